@@ -1,0 +1,3 @@
+"""Kanaal: an open-source omnichannel sales hub."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,48 @@
+"""Injectable id generators: time-ordered random ids in production, counters in tests."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from typing import Protocol
+
+_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _base36(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, rest = divmod(number, 36)
+        digits.append(_ALPHABET[rest])
+    return "".join(reversed(digits))
+
+
+class IdGenerator(Protocol):
+    """Makes new ids of the form `<prefix>_<body>`."""
+
+    def new(self, prefix: str) -> str: ...
+
+
+class RandomIds:
+    """Ids that sort by creation time (millisecond prefix) with 80 random bits after it."""
+
+    def new(self, prefix: str) -> str:
+        """Return a new id such as `cus_0l9x3k2a1b7q4m8z0c2d`."""
+        millis = time.time_ns() // 1_000_000
+        rand = int.from_bytes(os.urandom(10), "big")
+        return f"{prefix}_{_base36(millis, 9)}{_base36(rand, 16)}"
+
+
+class SequentialIds:
+    """Predictable ids for tests: `cus_000001`, `cus_000002`, ..."""
+
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def new(self, prefix: str) -> str:
+        """Return the next id for `prefix`."""
+        with self._lock:
+            return f"{prefix}_{next(self._counter):06d}"
