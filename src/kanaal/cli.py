@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import secrets
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kanaal.config import Settings
+
+if TYPE_CHECKING:
+    from kanaal.core.context import AppContext
 
 app = typer.Typer(help="Kanaal omnichannel sales hub.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
@@ -17,8 +21,14 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(dev_app, name="dev")
 
+# Feature command groups: (name, module); each module has a typer app called `app`.
+FEATURE_CLIS: list[tuple[str, str]] = []
+for _name, _module in FEATURE_CLIS:
+    app.add_typer(importlib.import_module(_module).app, name=_name)
 
-def _context():  # type: ignore[no-untyped-def]
+
+def cli_context() -> AppContext:
+    """The context for a CLI command, with the database migrated when auto_migrate is on."""
     from kanaal.core.context import build_context
     from kanaal.migrations.runner import upgrade
 
@@ -80,7 +90,7 @@ def keys_create(
     from kanaal.core.errors import DomainError
     from kanaal.core.keys import issue_key
 
-    ctx = _context()
+    ctx = cli_context()
     try:
         guessed = source_kind or (source if source in SourceKind._value2member_map_ else None)
         issued = issue_key(
@@ -107,7 +117,7 @@ def keys_list() -> None:
     from kanaal.core.keys import list_keys
 
     table = Table("id", "source", "kind", "scopes", "prefix", "revoked_at")
-    for row in list_keys(_context().db):
+    for row in list_keys(cli_context().db):
         table.add_row(*(str(row[c] or "") for c in ("id", "source", "kind", "scopes", "prefix",
                                                     "revoked_at")))
     Console().print(table)
@@ -118,7 +128,7 @@ def keys_revoke(key_id: str) -> None:
     """Revoke a key by id."""
     from kanaal.core.keys import revoke_key
 
-    ctx = _context()
+    ctx = cli_context()
     revoke_key(ctx.db, key_id, clock=ctx.clock)
     typer.echo(f"revoked {key_id}")
 
@@ -131,7 +141,7 @@ def webhooks_add(
     """Subscribe a URL to topics; prints the endpoint id and its signing secret."""
     from kanaal.core.outbox import add_webhook_endpoint
 
-    ctx = _context()
+    ctx = cli_context()
     secret = "whsec_" + secrets.token_urlsafe(24)
     endpoint_id = add_webhook_endpoint(
         ctx.db, ids=ctx.ids, clock=ctx.clock, url=url, topics=topic, secret=secret
