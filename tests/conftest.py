@@ -24,11 +24,10 @@ from kanaal.config import Settings
 from kanaal.core.auth import KeyKind, Scope, SourceKind
 from kanaal.core.clock import ManualClock
 from kanaal.core.context import AppContext, build_context
-from kanaal.core.db import Database, metadata
+from kanaal.core.db import Database
 from kanaal.core.keys import issue_key
 from kanaal.core.live import open_live_store
 from kanaal.migrations.runner import upgrade
-from kanaal.migrations.tables import load_all_tables
 
 PG_URL = os.environ.get(
     "KANAAL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -84,11 +83,16 @@ def pg_schema() -> Iterator[str]:
 
 
 def _truncate_pg(schema: str) -> None:
-    load_all_tables()
     engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        tables = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = :s"
+                 " AND tablename <> 'alembic_version'"),
+            {"s": schema},
+        ).scalars().all()
+        if tables:
+            names = ", ".join(f'"{name}"' for name in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
 

@@ -30,6 +30,7 @@ def alembic_config() -> Config:
     """Alembic configuration pointing at this package's scripts."""
     cfg = Config()
     cfg.set_main_option("script_location", str(HERE))
+    cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("version_locations", str(VERSIONS))
     return cfg
 
