@@ -51,6 +51,9 @@ def serve(
 
     settings = Settings()
     configure_logging(settings.log_level)
+    ctx = cli_context()
+    _bootstrap_keys(ctx)
+    ctx.db.dispose()
     uvicorn.run(
         "kanaal.app:create_app",
         factory=True,
@@ -60,6 +63,25 @@ def serve(
         log_level="warning",
         access_log=False,
     )
+
+
+def _bootstrap_keys(ctx: AppContext) -> None:
+    """On a brand-new installation, issue a web write key and an admin key into a 0600 file."""
+    from kanaal.core.auth import KeyKind, Scope, SourceKind
+    from kanaal.core.keys import has_keys, issue_key
+
+    if has_keys(ctx.db):
+        return
+    web = issue_key(ctx.db, source_name="web", source_kind=SourceKind.WEB, kind=KeyKind.WRITE,
+                    scopes=frozenset(), ids=ctx.ids, clock=ctx.clock)
+    admin = issue_key(ctx.db, source_name="admin", source_kind=SourceKind.SERVER,
+                      kind=KeyKind.SECRET, scopes=frozenset({Scope.ADMIN}), ids=ctx.ids,
+                      clock=ctx.clock)
+    path = ctx.settings.data_dir / "first-run-keys.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(f"web write key:    {web.raw}\nadmin secret key: {admin.raw}\n")
+    typer.echo(f"first run: a web write key and an admin key were written to {path}")
 
 
 @app.command()

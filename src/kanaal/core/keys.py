@@ -158,6 +158,12 @@ def list_keys(db: Database) -> list[dict[str, str | None]]:
     ]
 
 
+def has_keys(db: Database) -> bool:
+    """Whether any key was ever issued (false on a brand-new installation)."""
+    with db.reader() as session:
+        return session.execute(select(api_keys.c.id).limit(1)).first() is not None
+
+
 def _load_principal(session: Session, raw: str) -> Principal | None:
     row = session.execute(
         select(api_keys, sources.c.name.label("source_name"), sources.c.kind.label("source_kind"))
