@@ -1,0 +1,1 @@
+"""One catalog: products, variants, channel listings, B2B price lists and product feeds."""

@@ -1,0 +1,1 @@
+"""Sales channels: webshop, stores, marketplaces, B2B and the other kinds, with stock rules."""
