@@ -1,0 +1,1 @@
+"""Orders from every channel, fulfilment routing, shipments and returns."""
