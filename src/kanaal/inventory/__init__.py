@@ -1,0 +1,1 @@
+"""Inventory: locations, the stock ledger, reservations and availability."""

@@ -1,0 +1,435 @@
+"""Inventory tables and queries: locations, the stock ledger, movements, reservations.
+
+Never commits. Every change to a ledger row is one UPDATE that moves counts by deltas (with an
+optional availability condition) and returns the new row; CHECK constraints are the last guard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Row,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from kanaal.core.db import UtcDateTime, metadata, rowcount
+from kanaal.inventory.domain import (
+    Location,
+    LocationKind,
+    MovementReason,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+    StockLevel,
+)
+
+locations = Table(
+    "inventory_locations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("latitude", Float, nullable=True),
+    Column("longitude", Float, nullable=True),
+    Column("address", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+stock = Table(
+    "inventory_stock",
+    metadata,
+    Column("sku", String(100), nullable=False),
+    Column("location_id", String(40), ForeignKey("inventory_locations.id"), nullable=False),
+    Column("on_hand", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False),
+    Column("allocated", Integer, nullable=False),
+    Column("incoming", Integer, nullable=False),
+    Column("safety_stock", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("sku", "location_id"),
+    CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+    CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+    CheckConstraint("allocated >= 0", name="allocated_not_negative"),
+    CheckConstraint("incoming >= 0", name="incoming_not_negative"),
+    CheckConstraint("safety_stock >= 0", name="safety_stock_not_negative"),
+    CheckConstraint("reserved + allocated <= on_hand", name="committed_within_on_hand"),
+)
+
+movements = Table(
+    "inventory_movements",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("sku", String(100), nullable=False),
+    Column("location_id", String(40), nullable=False),
+    Column("reason", String(20), nullable=False),
+    Column("on_hand_delta", Integer, nullable=False),
+    Column("reserved_delta", Integer, nullable=False),
+    Column("allocated_delta", Integer, nullable=False),
+    Column("incoming_delta", Integer, nullable=False),
+    Column("safety_stock_delta", Integer, nullable=False),
+    Column("on_hand", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False),
+    Column("allocated", Integer, nullable=False),
+    Column("reference", String(80), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_inventory_movements_sku_location", "sku", "location_id", "created_at"),
+)
+
+reservations = Table(
+    "inventory_reservations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("sku", String(100), nullable=False),
+    Column("channel_id", String(40), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("reference", String(80), nullable=True),
+    Column("order_id", String(80), nullable=True),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime, nullable=True),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    Index("ix_inventory_reservations_due", "status", "expires_at"),
+)
+
+reservation_lines = Table(
+    "inventory_reservation_lines",
+    metadata,
+    Column("reservation_id", String(40), ForeignKey("inventory_reservations.id"), nullable=False),
+    Column("location_id", String(40), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    PrimaryKeyConstraint("reservation_id", "location_id"),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+allocations = Table(
+    "inventory_allocations",
+    metadata,
+    Column("order_id", String(80), nullable=False),
+    Column("sku", String(100), nullable=False),
+    Column("location_id", String(40), nullable=False),
+    Column("allocated", Integer, nullable=False),
+    Column("shipped", Integer, nullable=False),
+    Column("returned", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("order_id", "sku", "location_id"),
+    CheckConstraint("allocated >= 0", name="allocated_not_negative"),
+    CheckConstraint("returned >= 0 AND returned <= shipped", name="returned_within_shipped"),
+    Index("ix_inventory_allocations_sku_location", "sku", "location_id"),
+)
+
+COUNTS = ("on_hand", "reserved", "allocated", "incoming", "safety_stock")
+
+
+def _insert(session: Session, table: Table) -> Any:
+    """An INSERT that knows ON CONFLICT for the session's dialect (PostgreSQL or SQLite)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+# ---------------------------------------------------------------- locations
+
+
+def _location(row: Row[Any]) -> Location:
+    return Location(row.id, row.name, LocationKind(row.kind), row.latitude, row.longitude,
+                    row.address)
+
+
+def insert_location(session: Session, location: Location, now: datetime) -> None:
+    """Add a location."""
+    session.execute(locations.insert().values(
+        id=location.id, name=location.name, kind=location.kind.value,
+        latitude=location.latitude, longitude=location.longitude, address=location.address,
+        created_at=now,
+    ))
+
+
+def get_location(session: Session, location_id: str) -> Location | None:
+    """One location, or None."""
+    row = session.execute(select(locations).where(locations.c.id == location_id)).first()
+    return None if row is None else _location(row)
+
+
+def list_locations(session: Session) -> list[Location]:
+    """Every location, oldest first."""
+    rows = session.execute(select(locations).order_by(locations.c.created_at, locations.c.id))
+    return [_location(row) for row in rows]
+
+
+# ---------------------------------------------------------------- ledger rows
+
+
+def _level(row: Row[Any]) -> StockLevel:
+    return StockLevel(row.sku, row.location_id, row.on_hand, row.reserved, row.allocated,
+                      row.incoming, row.safety_stock)
+
+
+def levels(
+    session: Session, sku: str, location_ids: Iterable[str] | None = None, *, lock: bool = False
+) -> list[StockLevel]:
+    """Ledger rows of `sku` (optionally only at `location_ids`), sorted by location id.
+
+    With `lock`, the rows are locked FOR UPDATE in that fixed order, so two writers never
+    wait on each other crosswise (on SQLite the write lock taken at BEGIN does this).
+    """
+    query = select(stock).where(stock.c.sku == sku).order_by(stock.c.location_id)
+    if location_ids is not None:
+        query = query.where(stock.c.location_id.in_(sorted(set(location_ids))))
+    if lock:
+        query = query.with_for_update()
+    return [_level(row) for row in session.execute(query)]
+
+
+def ensure_level(session: Session, sku: str, location_id: str, now: datetime) -> None:
+    """Create an empty ledger row for (sku, location) unless it exists."""
+    statement = _insert(session, stock).values(
+        sku=sku, location_id=location_id, on_hand=0, reserved=0, allocated=0, incoming=0,
+        safety_stock=0, updated_at=now,
+    ).on_conflict_do_nothing(index_elements=["sku", "location_id"])
+    session.execute(statement)
+
+
+def sku_known(session: Session, sku: str) -> bool:
+    """Whether the ledger has any row for `sku`."""
+    return session.execute(select(stock.c.sku).where(stock.c.sku == sku).limit(1)).first() \
+        is not None
+
+
+def move(
+    session: Session, sku: str, location_id: str, deltas: dict[str, int], now: datetime,
+    *, require_free: int | None = None,
+) -> StockLevel | None:
+    """Move the row's counts by `deltas` in one UPDATE; None if no row matched.
+
+    With `require_free`, the row only changes while on_hand - reserved - allocated -
+    safety_stock is at least that much: the check and the change are one statement.
+    """
+    values: dict[str, Any] = {name: stock.c[name] + deltas[name] for name in deltas}
+    values["updated_at"] = now
+    statement = update(stock).where(stock.c.sku == sku, stock.c.location_id == location_id)
+    if require_free is not None:
+        free = stock.c.on_hand - stock.c.reserved - stock.c.allocated - stock.c.safety_stock
+        statement = statement.where(free >= require_free)
+    row = session.execute(statement.values(**values).returning(*stock.c)).first()
+    return None if row is None else _level(row)
+
+
+def insert_movement(
+    session: Session, *, movement_id: str, level: StockLevel, reason: MovementReason,
+    deltas: dict[str, int], reference: str | None, note: str | None, now: datetime,
+) -> None:
+    """Append one movement (the change and the counts after it)."""
+    session.execute(movements.insert().values(
+        id=movement_id, sku=level.sku, location_id=level.location_id, reason=reason.value,
+        **{f"{name}_delta": deltas.get(name, 0) for name in COUNTS},
+        on_hand=level.on_hand, reserved=level.reserved, allocated=level.allocated,
+        reference=reference, note=note, created_at=now,
+    ))
+
+
+def list_movements(
+    session: Session, sku: str, *, location_id: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Newest movements of `sku` first."""
+    query = select(movements).where(movements.c.sku == sku)
+    if location_id is not None:
+        query = query.where(movements.c.location_id == location_id)
+    query = query.order_by(movements.c.created_at.desc(), movements.c.id.desc()).limit(limit)
+    return [dict(row._mapping) for row in session.execute(query)]
+
+
+def movement_totals(session: Session, sku: str, location_id: str) -> dict[str, int]:
+    """Sum of every delta for one row: replaying the log must give the row's counts."""
+    row = session.execute(
+        select(*(func.coalesce(func.sum(movements.c[f"{n}_delta"]), 0).label(n) for n in COUNTS))
+        .where(movements.c.sku == sku, movements.c.location_id == location_id)
+    ).one()
+    return {name: int(getattr(row, name)) for name in COUNTS}
+
+
+# ---------------------------------------------------------------- reservations
+
+
+def insert_reservation(session: Session, reservation: Reservation) -> None:
+    """Store a new reservation and its lines."""
+    session.execute(reservations.insert().values(
+        id=reservation.id, sku=reservation.sku, channel_id=reservation.channel_id,
+        quantity=reservation.quantity, status=reservation.status.value,
+        reference=reservation.reference, order_id=reservation.order_id,
+        expires_at=reservation.expires_at, created_at=reservation.created_at, closed_at=None,
+    ))
+    session.execute(reservation_lines.insert(), [
+        {"reservation_id": reservation.id, "location_id": line.location_id,
+         "quantity": line.quantity}
+        for line in reservation.lines
+    ])
+
+
+def get_reservation(session: Session, reservation_id: str) -> Reservation | None:
+    """One reservation with its lines, or None."""
+    row = session.execute(select(reservations).where(reservations.c.id == reservation_id)).first()
+    if row is None:
+        return None
+    lines = session.execute(
+        select(reservation_lines.c.location_id, reservation_lines.c.quantity)
+        .where(reservation_lines.c.reservation_id == reservation_id)
+        .order_by(reservation_lines.c.location_id)
+    )
+    return Reservation(
+        id=row.id, sku=row.sku, quantity=row.quantity, channel_id=row.channel_id,
+        status=ReservationStatus(row.status),
+        lines=tuple(ReservationLine(line.location_id, line.quantity) for line in lines),
+        reference=row.reference, order_id=row.order_id, expires_at=row.expires_at,
+        created_at=row.created_at, closed_at=row.closed_at,
+    )
+
+
+def close_reservation(
+    session: Session, reservation_id: str, status: ReservationStatus, now: datetime,
+    *, order_id: str | None = None,
+) -> bool:
+    """Move an active reservation to `status`; False if it was no longer active.
+
+    The status condition makes confirm, release and expiry mutually exclusive: whichever
+    UPDATE runs first wins, the others match no row.
+    """
+    values: dict[str, Any] = {"status": status.value, "closed_at": now}
+    if order_id is not None:
+        values["order_id"] = order_id
+    result = session.execute(
+        update(reservations)
+        .where(reservations.c.id == reservation_id,
+               reservations.c.status == ReservationStatus.ACTIVE.value)
+        .values(**values)
+    )
+    return rowcount(result) == 1
+
+
+def due_reservation_ids(session: Session, now: datetime, limit: int) -> list[str]:
+    """Active reservations whose expiry time has passed, oldest first."""
+    rows = session.execute(
+        select(reservations.c.id)
+        .where(reservations.c.status == ReservationStatus.ACTIVE.value,
+               reservations.c.expires_at <= now)
+        .order_by(reservations.c.expires_at, reservations.c.id)
+        .limit(limit)
+    )
+    return [row.id for row in rows]
+
+
+def active_reserved(session: Session, sku: str, location_id: str) -> int:
+    """Units held by active reservations at one location (must equal the row's reserved)."""
+    value = session.execute(
+        select(func.coalesce(func.sum(reservation_lines.c.quantity), 0))
+        .join(reservations, reservations.c.id == reservation_lines.c.reservation_id)
+        .where(reservations.c.sku == sku, reservation_lines.c.location_id == location_id,
+               reservations.c.status == ReservationStatus.ACTIVE.value)
+    ).scalar_one()
+    return int(value)
+
+
+# ---------------------------------------------------------------- allocations to orders
+
+
+def add_allocation(
+    session: Session, order_id: str, sku: str, location_id: str, quantity: int, now: datetime
+) -> None:
+    """Record `quantity` more units allocated to an order at a location."""
+    statement = _insert(session, allocations).values(
+        order_id=order_id, sku=sku, location_id=location_id, allocated=quantity, shipped=0,
+        returned=0, updated_at=now,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["order_id", "sku", "location_id"],
+        set_={"allocated": allocations.c.allocated + quantity, "updated_at": now},
+    )
+    session.execute(statement)
+
+
+def take_allocation(
+    session: Session, order_id: str, sku: str, location_id: str, now: datetime,
+    *, unallocate: int = 0, ship: int = 0,
+) -> bool:
+    """Release or ship an order's allocated units; False when the order has too few."""
+    condition = [allocations.c.order_id == order_id, allocations.c.sku == sku,
+                 allocations.c.location_id == location_id]
+    if unallocate:
+        condition.append(allocations.c.allocated >= unallocate)
+    result = session.execute(
+        update(allocations).where(*condition).values(
+            allocated=allocations.c.allocated - unallocate,
+            shipped=allocations.c.shipped + ship,
+            updated_at=now,
+        )
+    )
+    return rowcount(result) == 1
+
+
+def take_return(
+    session: Session, order_id: str, sku: str, quantity: int, now: datetime
+) -> bool:
+    """Count `quantity` shipped units of an order as returned; False if fewer were shipped."""
+    rows = session.execute(
+        select(allocations.c.location_id, allocations.c.shipped, allocations.c.returned)
+        .where(allocations.c.order_id == order_id, allocations.c.sku == sku,
+               allocations.c.shipped > allocations.c.returned)
+        .order_by(allocations.c.location_id).with_for_update()
+    ).all()
+    if sum(row.shipped - row.returned for row in rows) < quantity:
+        return False
+    remaining = quantity
+    for row in rows:
+        take = min(remaining, row.shipped - row.returned)
+        session.execute(
+            update(allocations)
+            .where(allocations.c.order_id == order_id, allocations.c.sku == sku,
+                   allocations.c.location_id == row.location_id)
+            .values(returned=allocations.c.returned + take, updated_at=now)
+        )
+        remaining -= take
+        if remaining == 0:
+            break
+    return True
+
+
+def order_allocations(session: Session, order_id: str) -> list[dict[str, Any]]:
+    """An order's allocations per (sku, location)."""
+    rows = session.execute(
+        select(allocations).where(allocations.c.order_id == order_id)
+        .order_by(allocations.c.sku, allocations.c.location_id)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def allocated_total(session: Session, sku: str, location_id: str) -> int:
+    """Units allocated to orders at one location (must equal the row's allocated)."""
+    value = session.execute(
+        select(func.coalesce(func.sum(allocations.c.allocated), 0))
+        .where(allocations.c.sku == sku, allocations.c.location_id == location_id)
+    ).scalar_one()
+    return int(value)
+
+
+def locations_missing(session: Session, location_ids: Sequence[str]) -> list[str]:
+    """Which of `location_ids` are not known locations."""
+    found = {row.id for row in session.execute(
+        select(locations.c.id).where(locations.c.id.in_(list(location_ids))))}
+    return [lid for lid in location_ids if lid not in found]
