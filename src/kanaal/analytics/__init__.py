@@ -1,0 +1,1 @@
+"""Analytics: journeys, attribution, channel profitability and experiments."""

@@ -1,0 +1,79 @@
+"""Experiments API: define (admin), assign, observe (write) and read results (read)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from kanaal.analytics import service
+from kanaal.analytics.schemas import (
+    AssignmentOut,
+    ExperimentIn,
+    ExperimentList,
+    ExperimentOut,
+    ObservationsIn,
+    ObservationsOut,
+    ResultsOut,
+)
+from kanaal.core.http import AdminKey, AnyKey, Ctx, ReadKey, WriteKey
+
+router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentOut)
+def create_experiment(body: ExperimentIn, ctx: Ctx, _principal: AdminKey) -> ExperimentOut:
+    """Define an experiment on a decision policy, widget, offer or trigger; it starts running."""
+    experiment = service.create_experiment(
+        ctx, name=body.name, target_kind=body.target_kind, target_name=body.target_name,
+        arms=[(a.name, a.weight) for a in body.arms], metrics=body.metrics,
+        guardrails=body.guardrails, hypothesis=body.hypothesis,
+    )
+    return ExperimentOut.of(experiment)
+
+
+@router.get("", response_model=ExperimentList)
+def list_experiments(
+    ctx: Ctx, _principal: ReadKey, target_kind: Annotated[str | None, Query()] = None
+) -> ExperimentList:
+    """All experiments, newest first."""
+    found = service.list_experiments(ctx, target_kind=target_kind)
+    return ExperimentList(experiments=[ExperimentOut.of(e) for e in found])
+
+
+@router.get("/{experiment_id}", response_model=ExperimentOut)
+def get_experiment(experiment_id: str, ctx: Ctx, _principal: ReadKey) -> ExperimentOut:
+    """One experiment."""
+    return ExperimentOut.of(service.get_experiment(ctx, experiment_id))
+
+
+@router.post("/{experiment_id}/stop", response_model=ExperimentOut)
+def stop_experiment(experiment_id: str, ctx: Ctx, _principal: AdminKey) -> ExperimentOut:
+    """Stop an experiment: no new exposures, results stay readable."""
+    return ExperimentOut.of(service.stop_experiment(ctx, experiment_id))
+
+
+@router.get("/{experiment_id}/assignment", response_model=AssignmentOut)
+def get_assignment(
+    experiment_id: str, ctx: Ctx, _principal: AnyKey,
+    customer_id: Annotated[str, Query(min_length=1, max_length=64)],
+) -> AssignmentOut:
+    """The customer's arm, by hashing: the same customer always gets the same arm."""
+    arm, exposed = service.assignment(ctx, experiment_id, customer_id)
+    return AssignmentOut(experiment_id=experiment_id, customer_id=customer_id, arm=arm.name,
+                         exposed=exposed)
+
+
+@router.post("/{experiment_id}/observations", response_model=ObservationsOut)
+def post_observations(
+    experiment_id: str, body: ObservationsIn, ctx: Ctx, _principal: WriteKey
+) -> ObservationsOut:
+    """Record exposures and metric values (all or nothing); returns each customer's arm."""
+    items = [service.Observation(o.customer_id, o.metric, o.value) for o in body.observations]
+    return ObservationsOut(arms=service.record_observations(ctx, experiment_id, items))
+
+
+@router.get("/{experiment_id}/results", response_model=ResultsOut)
+def get_results(experiment_id: str, ctx: Ctx, _principal: ReadKey) -> ResultsOut:
+    """Frequentist and Bayesian results per metric, sample-ratio check and guardrails."""
+    return ResultsOut(**service.results(ctx, experiment_id))

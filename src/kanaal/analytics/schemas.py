@@ -1,0 +1,113 @@
+"""Request and response models of the analytics API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from kanaal.analytics.domain import Experiment
+
+
+class ArmIn(BaseModel):
+    """An arm and its share of the traffic (weights of all arms sum to 1)."""
+
+    name: str = Field(max_length=64, description="lowercase slug, e.g. control, phone_first")
+    weight: Decimal = Field(description="share of traffic, > 0 and < 1")
+
+
+class ExperimentIn(BaseModel):
+    """A new experiment; the first arm is the control."""
+
+    name: str = Field(max_length=200)
+    target_kind: str = Field(description="decision_policy, widget, offer or trigger")
+    target_name: str = Field(max_length=200)
+    arms: list[ArmIn] = Field(max_length=50)
+    metrics: list[str] = Field(
+        max_length=10, description="conversion, revenue_per_visitor, margin_per_visitor, "
+        "contact_cost; the first is the primary metric")
+    guardrails: list[str] = Field(default_factory=list, max_length=10,
+                                  description="metrics that must not get worse: service_level")
+    hypothesis: str = Field(default="", max_length=2000)
+
+
+class ArmOut(BaseModel):
+    """An arm of a stored experiment."""
+
+    name: str
+    weight: Decimal
+
+
+class ExperimentOut(BaseModel):
+    """A stored experiment."""
+
+    id: str
+    name: str
+    target_kind: str
+    target_name: str
+    arms: list[ArmOut]
+    metrics: list[str]
+    guardrails: list[str]
+    status: str
+    hypothesis: str
+    created_at: datetime
+
+    @staticmethod
+    def of(experiment: Experiment) -> ExperimentOut:
+        """From the domain object."""
+        return ExperimentOut(
+            id=experiment.id, name=experiment.name, target_kind=experiment.target_kind,
+            target_name=experiment.target_name,
+            arms=[ArmOut(name=a.name, weight=a.weight) for a in experiment.arms],
+            metrics=list(experiment.metrics), guardrails=list(experiment.guardrails),
+            status=experiment.status, hypothesis=experiment.hypothesis,
+            created_at=experiment.created_at,
+        )
+
+
+class ExperimentList(BaseModel):
+    """Experiments, newest first."""
+
+    experiments: list[ExperimentOut]
+
+
+class AssignmentOut(BaseModel):
+    """The arm a customer gets; the same customer always gets the same arm."""
+
+    experiment_id: str
+    customer_id: str
+    arm: str
+    exposed: bool
+
+
+class ObservationIn(BaseModel):
+    """A customer exposed to the experiment, with an optional metric value to merge."""
+
+    customer_id: str = Field(min_length=1, max_length=64)
+    metric: str | None = Field(default=None, max_length=40)
+    value: Decimal | None = Field(default=None, description="defaults to 1 with a metric")
+
+
+class ObservationsIn(BaseModel):
+    """A batch of observations, recorded all or nothing."""
+
+    observations: list[ObservationIn] = Field(min_length=1, max_length=1000)
+
+
+class ObservationsOut(BaseModel):
+    """The arm of each observation's customer, in order."""
+
+    arms: list[str]
+
+
+class ResultsOut(BaseModel):
+    """Per-metric comparisons with control, the sample-ratio check and guardrails."""
+
+    experiment_id: str
+    computed_at: datetime
+    arms: list[dict[str, Any]]
+    sample_ratio: dict[str, Any]
+    metrics: list[dict[str, Any]]
+    guardrails: list[dict[str, Any]]
