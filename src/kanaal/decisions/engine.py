@@ -1,0 +1,129 @@
+"""The pure decision: candidates, scores, policy, pacing and reasons. No I/O."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kanaal.decisions import explain
+from kanaal.decisions.capacity_price import PriceParams, capacity_price, choose_queue
+from kanaal.decisions.domain import (
+    DEFAULT_ACTIONS,
+    QUEUE_CHANNEL,
+    ActionType,
+    Choice,
+    DecisionContext,
+    Estimate,
+    QueueView,
+)
+from kanaal.decisions.economics import EconomicParams, estimate
+from kanaal.decisions.learning import BetaModel, bucket_of, journey_stage
+from kanaal.decisions.policies import PACED, POLICIES
+
+# Pace(queue view, expected accepted contacts) -> True when the queue's budget allows it.
+Pace = Callable[[QueueView, float], bool]
+_A = ActionType
+FOLLOW_UP_ACTIONS = frozenset({_A.OFFER, _A.CALLBACK_OFFER})
+
+
+@dataclass(frozen=True)
+class EngineParams:
+    """Economic and pricing parameters, plus configured action -> queue names."""
+
+    economics: EconomicParams = field(default_factory=EconomicParams)
+    pricing: PriceParams = field(default_factory=PriceParams)
+    queues: dict[str, str] = field(default_factory=dict)
+
+
+def candidates(ctx: DecisionContext) -> list[ActionType]:
+    """Actions worth scoring for this context: channel defaults, follow-ups, hot prospects."""
+    pool = set(DEFAULT_ACTIONS.get(ctx.channel, frozenset()))
+    if ctx.follow_up is not None:
+        pool |= FOLLOW_UP_ACTIONS
+    if ctx.store_id is not None and ctx.browsed_product_online:
+        pool.add(_A.HOT_PROSPECT_ALERT)
+    else:
+        pool.discard(_A.HOT_PROSPECT_ALERT)
+    pool &= ctx.allowed
+    return [_A.NONE, *sorted(pool - {_A.NONE}, key=lambda a: a.value)]
+
+
+def decide(
+    ctx: DecisionContext,
+    *,
+    model: BetaModel,
+    queues: dict[str, QueueView],
+    params: EngineParams,
+    policy: str = "kanaal",
+    arm: str = "kanaal",
+    blocked: dict[ActionType, str] | None = None,
+    pace: Pace | None = None,
+    rng: random.Random | None = None,
+) -> Choice:
+    """Score every candidate and pick one with the policy; `rng` turns on Thompson sampling."""
+    bucket = bucket_of(ctx)
+    reasons = [explain.stage_reason(journey_stage(ctx), bucket)]
+    follow = explain.follow_up_reason(ctx)
+    if follow:
+        reasons.append(follow)
+    blocked_reasons: dict[str, str] = {}
+    p_nothing = model.p_buy(_A.NONE, bucket, rng)
+    estimates: list[Estimate] = []
+    seen_queues: set[str] = set()
+    for action in candidates(ctx):
+        if blocked and action in blocked:
+            blocked_reasons[action.value] = blocked[action]
+            continue
+        view = choose_queue(action, queues, params.queues) if action in QUEUE_CHANNEL else None
+        if action in QUEUE_CHANNEL and view is None:
+            blocked_reasons[action.value] = "no live capacity for its queue"
+            continue
+        price = 0.0 if view is None else capacity_price(view, params.pricing)
+        if view is not None and view.queue not in seen_queues:
+            seen_queues.add(view.queue)
+            reasons.append(explain.queue_reason(view, price))
+        p_action = p_nothing if action is _A.NONE else model.p_buy(action, bucket, rng)
+        estimates.append(estimate(
+            action, ctx, p_nothing=p_nothing, p_action=p_action,
+            p_accept=model.p_accept(action, bucket), queue=view, price=price,
+            params=params.economics))
+    nothing = estimates[0]
+    ranked = POLICIES[policy](estimates, ctx.margin)
+    chosen = nothing
+    for option in ranked:
+        view = queues.get(option.queue) if option.queue else None
+        if view is not None and policy in PACED and pace is not None and not pace(
+                view, option.p_accept):
+            blocked_reasons[option.action.value] = f"pacing budget of queue {view.queue} is spent"
+            continue
+        chosen = option
+        break
+    explored = False
+    if chosen is not nothing:
+        reasons.append(explain.chosen_reason(chosen, ctx))
+        if rng is not None and policy == "kanaal":
+            mean_p = model.p_buy(chosen.action, bucket)
+            mean = estimate(chosen.action, ctx, p_nothing=model.p_buy(_A.NONE, bucket),
+                            p_action=mean_p, p_accept=chosen.p_accept,
+                            queue=queues.get(chosen.queue) if chosen.queue else None,
+                            price=chosen.capacity_price, params=params.economics)
+            if mean.incremental_margin <= 0.0:
+                explored = True
+                reasons.append(f"exploring: on average {chosen.action.value} would add "
+                               f"{explain.money(mean.incremental_margin, ctx.currency)}; "
+                               "its outcome will teach the model")
+    else:
+        others = [e for e in estimates if e.action is not _A.NONE]
+        best = max(others, key=lambda e: e.incremental_margin, default=None)
+        if policy == "kanaal" or best is None:
+            reasons.append(explain.nothing_reason(best, ctx))
+    if policy != "kanaal":
+        reasons.append(f"policy {policy} ({arm} arm)")
+    for action_name, why in blocked_reasons.items():
+        reasons.append(f"{action_name} not offered: {why}")
+    alternatives = tuple(e for e in sorted(estimates, key=lambda e: e.incremental_margin,
+                                           reverse=True) if e is not chosen)
+    return Choice(action=chosen.action, estimate=chosen, alternatives=alternatives,
+                  reasons=tuple(reasons), policy=policy, arm=arm, bucket=bucket,
+                  explored=explored, blocked=blocked_reasons)
