@@ -28,6 +28,7 @@ log = logging.getLogger("kanaal.http")
 # (background loops) and `on_startup(ctx)`.
 FEATURE_APIS: list[str] = [
     "kanaal.core.admin_api",
+    "kanaal.analytics.api",
 ]
 
 _STATUS: list[tuple[type[errors.DomainError], int]] = [
