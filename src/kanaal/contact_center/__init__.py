@@ -1,0 +1,1 @@
+"""Contact center: agents, skills, queues, callbacks, interactions and the capacity model."""

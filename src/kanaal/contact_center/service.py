@@ -1,0 +1,72 @@
+"""Contact-center use cases: the one module other features and the desk import."""
+
+from __future__ import annotations
+
+from kanaal.contact_center.agents import (
+    authenticate_agent,
+    create_agent,
+    get_agent,
+    get_agent_by_email_in,
+    get_agent_in,
+    list_agents,
+    move_agent_in,
+    set_agent_state,
+)
+from kanaal.contact_center.capacity import (
+    LIVE_CHANNEL,
+    capacity_snapshot,
+    create_queue,
+    get_queue_in,
+    list_queues,
+    refresh_capacity,
+    snapshot_computed_at,
+)
+from kanaal.contact_center.domain import Agent, Callback, Interaction, QueueCapacity
+from kanaal.contact_center.work import (
+    accept_next_callback,
+    create_callback,
+    create_callback_in,
+    create_task,
+    create_task_in,
+    get_callback,
+    get_interaction,
+    list_callbacks,
+    list_tasks,
+    log_interaction_outcome,
+    normalise_phone,
+    start_interaction,
+)
+
+__all__ = [
+    "LIVE_CHANNEL",
+    "Agent",
+    "Callback",
+    "Interaction",
+    "QueueCapacity",
+    "accept_next_callback",
+    "authenticate_agent",
+    "capacity_snapshot",
+    "create_agent",
+    "create_callback",
+    "create_callback_in",
+    "create_queue",
+    "create_task",
+    "create_task_in",
+    "get_agent",
+    "get_agent_by_email_in",
+    "get_agent_in",
+    "get_callback",
+    "get_interaction",
+    "get_queue_in",
+    "list_agents",
+    "list_callbacks",
+    "list_queues",
+    "list_tasks",
+    "log_interaction_outcome",
+    "move_agent_in",
+    "normalise_phone",
+    "refresh_capacity",
+    "set_agent_state",
+    "snapshot_computed_at",
+    "start_interaction",
+]
