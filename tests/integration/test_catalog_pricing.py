@@ -13,18 +13,21 @@ from kanaal.channels.service import get_channel_in
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, InvalidInput, NotFound
 from kanaal.core.money import Money
+from kanaal.inventory.service import create_location
 from tests.support.catalog import list_variant, make_channel, make_variant
 
 
 def test_get_channel_in_finds_by_id_and_handle_and_refuses_unknown(ctx: AppContext) -> None:
-    channel = make_channel(ctx, "webshop-nl", location_ids=["loc_a", "loc_b"], stock_buffer=2)
+    locations = [create_location(ctx, name=n, kind="warehouse", latitude=None, longitude=None,
+                                 address="NL").id for n in ("A", "B")]
+    channel = make_channel(ctx, "webshop-nl", location_ids=locations, stock_buffer=2)
     with ctx.db.reader() as session:
         by_id = get_channel_in(session, channel.id)
         by_handle = get_channel_in(session, "webshop-nl")
         with pytest.raises(NotFound) as missing:
             get_channel_in(session, "nope")
     assert by_id == by_handle == channel
-    assert by_id.location_ids == ("loc_a", "loc_b")
+    assert by_id.location_ids == tuple(locations)
     assert by_id.allocation_strategy == "priority" == AllocationStrategy.PRIORITY
     assert (by_id.kind, by_id.stock_buffer, by_id.quota) == ("web", 2, None)
     assert missing.value.code == "unknown_channel"

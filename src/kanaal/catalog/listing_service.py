@@ -48,7 +48,9 @@ def put_listing(ctx: AppContext, channel_ref: str, sku: str,
                           url=fields.get("url") or None)
         created = store_pricing.find_listing(session, channel.id, sku) is None
         store_pricing.put_listing(session, listing, ctx.clock.now())
-    return listing, created
+        stored = store_pricing.find_listing(session, channel.id, sku)
+    assert stored is not None
+    return stored, created
 
 
 def get_listing(ctx: AppContext, channel_ref: str, sku: str) -> Listing:
@@ -82,7 +84,9 @@ def create_price_list(ctx: AppContext, fields: dict[str, Any]) -> PriceList:
             raise InvalidInput(f"no variant with sku {missing[0]!r}", code="unknown_sku",
                                details=[problem(["tiers"], s, "unknown_sku") for s in missing])
         store_pricing.insert_price_list(session, price_list, ctx.clock.now())
-    return price_list
+        stored = store_pricing.find_price_list(session, price_list.id)
+    assert stored is not None
+    return stored
 
 
 def get_price_list(ctx: AppContext, price_list_id: str) -> PriceList:

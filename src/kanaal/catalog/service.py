@@ -114,7 +114,7 @@ def create_product(ctx: AppContext, fields: dict[str, Any]) -> tuple[Product, li
             gtin, owner = sorted(owners.items())[0]
             raise Conflict(f"gtin {gtin} belongs to sku {owner!r}", code="duplicate_gtin")
         store.insert_product(session, product, items, ctx.clock.now())
-    return product, items
+        return product, store.variants_of(session, product)
 
 
 def _refuse_duplicates(items: list[Variant]) -> None:

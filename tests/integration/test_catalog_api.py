@@ -1,0 +1,193 @@
+"""Catalog over HTTP: products with variants, listings, price lists, quotes and bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Table
+
+from kanaal.catalog.store import (
+    channel_listings,
+    count_rows,
+    price_list_tiers,
+    price_lists,
+    products,
+    variants,
+)
+from kanaal.core.context import AppContext
+from tests.conftest import Keys, bearer
+
+TEE: dict[str, Any] = {
+    "handle": "classic-tee", "title": "Classic tee", "description": "Heavy cotton",
+    "brand": "Acme", "attributes": {"material": "cotton"},
+    "images": ["https://img.example.com/tee.jpg"],
+    "variants": [
+        {"sku": "TEE-RED-M", "title": "Red M", "gtin": "4006381333931", "mpn": "T-R-M",
+         "attributes": {"color": "red", "size": "M"}, "cost_price": "4.20", "currency": "EUR"},
+        {"sku": "TEE-RED-L", "title": "Red L", "gtin": "96385074", "condition": "refurbished",
+         "cost_price": "4.40", "currency": "EUR"},
+    ],
+}
+LISTING = {"title": "Classic tee red M", "description": "Soft", "price": "12.50",
+           "currency": "EUR", "url": "https://shop.example.com/tee-red-m"}
+TABLES: tuple[Table, ...] = (products, variants, channel_listings, price_lists, price_list_tiers)
+
+
+def _counts(ctx: AppContext) -> dict[str, int]:
+    with ctx.db.reader() as session:
+        return {table.name: count_rows(session, table) for table in TABLES}
+
+
+@pytest.fixture
+def webshop(client: TestClient, keys: Keys) -> str:
+    """A EUR web channel without stock locations; returns its handle."""
+    response = client.post("/v1/channels", headers=bearer(keys.admin), json={
+        "handle": "webshop-nl", "name": "Webshop NL", "kind": "web", "currency": "EUR"})
+    assert response.status_code == 201
+    return "webshop-nl"
+
+
+def test_a_product_with_its_variants_is_created_in_one_call(
+    client: TestClient, keys: Keys
+) -> None:
+    created = client.post("/v1/products", json=TEE, headers=bearer(keys.writer))
+    assert created.status_code == 201
+    body = created.json()
+    assert body["id"].startswith("prd_") and body["handle"] == "classic-tee"
+    assert [(v["sku"], v["gtin"], v["condition"], v["cost_price"], v["brand"])
+            for v in body["variants"]] == [
+        ("TEE-RED-L", "96385074", "refurbished", "4.4000", "Acme"),
+        ("TEE-RED-M", "4006381333931", "new", "4.2000", "Acme"),
+    ]
+    assert client.get(f"/v1/products/{body['id']}", headers=bearer(keys.read)).json() == body
+    variant = client.get("/v1/variants/TEE-RED-M", headers=bearer(keys.read)).json()
+    assert variant == body["variants"][1]
+    assert variant["attributes"] == {"color": "red", "size": "M"}
+    assert variant["mpn"] == "T-R-M"
+
+
+def test_listing_is_created_then_replaced_and_quoted(
+    client: TestClient, keys: Keys, webshop: str
+) -> None:
+    client.post("/v1/products", json=TEE, headers=bearer(keys.writer))
+    first = client.put(f"/v1/listings/{webshop}/TEE-RED-M", json=LISTING,
+                       headers=bearer(keys.writer))
+    assert first.status_code == 201 and first.json()["price"] == "12.5000"
+    again = client.put(f"/v1/listings/{webshop}/TEE-RED-M", json={**LISTING, "price": "11.00"},
+                       headers=bearer(keys.writer))
+    assert again.status_code == 200
+    stored = client.get(f"/v1/listings/{webshop}/TEE-RED-M", headers=bearer(keys.read)).json()
+    assert (stored["price"], stored["published"], stored["url"]) == (
+        "11.0000", True, "https://shop.example.com/tee-red-m")
+    quote = client.get(f"/v1/prices/{webshop}/TEE-RED-M?quantity=2",
+                       headers=bearer(keys.read)).json()
+    assert (quote["unit_price"], quote["unit_cost"], quote["unit_margin"], quote["currency"]) == (
+        "11.0000", "4.2000", "6.8000", "EUR")
+
+
+def test_a_b2b_channel_quotes_tier_prices_per_group(client: TestClient, keys: Keys) -> None:
+    client.post("/v1/products", json=TEE, headers=bearer(keys.writer))
+    price_list = client.post("/v1/price-lists", headers=bearer(keys.writer), json={
+        "name": "Wholesale", "currency": "EUR", "tiers": [
+            {"sku": "TEE-RED-M", "min_quantity": 10, "unit_price": "8.00"},
+            {"sku": "TEE-RED-M", "min_quantity": 50, "unit_price": "7.00"},
+            {"sku": "TEE-RED-M", "customer_group": "retailers", "min_quantity": 10,
+             "unit_price": "6.50"}]})
+    assert price_list.status_code == 201
+    assert len(price_list.json()["tiers"]) == 3
+    client.post("/v1/channels", headers=bearer(keys.admin), json={
+        "handle": "wholesale", "name": "Wholesale", "kind": "b2b", "currency": "EUR",
+        "price_list_id": price_list.json()["id"]})
+    client.put("/v1/listings/wholesale/TEE-RED-M", headers=bearer(keys.writer),
+               json={**LISTING, "price": "9.50"})
+
+    def unit(query: str) -> str:
+        response = client.get(f"/v1/prices/wholesale/TEE-RED-M?{query}",
+                              headers=bearer(keys.read))
+        return str(response.json()["unit_price"])
+
+    assert [unit("quantity=1"), unit("quantity=10"), unit("quantity=50"),
+            unit("quantity=10&customer_group=retailers")] == [
+        "9.5000", "8.0000", "7.0000", "6.5000"]
+
+
+def test_bad_products_are_refused_and_nothing_is_written(
+    client: TestClient, keys: Keys, ctx: AppContext
+) -> None:
+    assert client.post("/v1/products", json=TEE, headers=bearer(keys.writer)).status_code == 201
+    before = _counts(ctx)
+    other = {**TEE, "handle": "other-tee"}
+    one = TEE["variants"][0]
+    cases = [
+        (TEE, 409, "duplicate_product"),
+        ({**other, "variants": [{**one, "gtin": None}]}, 409, "duplicate_sku"),
+        ({**other, "variants": [{**one, "sku": "NEW-1"}]}, 409, "duplicate_gtin"),
+        ({**other, "variants": [{**one, "sku": "N-1", "gtin": None},
+                                {**one, "sku": "N-1", "gtin": None}]}, 409, "duplicate_sku"),
+        ({**other, "variants": [{**one, "sku": "N-2", "gtin": "4006381333932"}]}, 422,
+         "invalid_gtin"),
+        ({**other, "variants": [{**one, "sku": "N-3", "gtin": None, "cost_price": "-1"}]}, 422,
+         "negative_amount"),
+        ({**other, "variants": [{**one, "sku": "N-4", "gtin": None, "currency": "eur"}]}, 422,
+         "invalid_currency"),
+        ({**other, "variants": [{**one, "sku": "bad sku", "gtin": None}]}, 422, "invalid_sku"),
+        ({**other, "variants": [{**one, "sku": "N-5", "gtin": None, "condition": "broken"}]},
+         422, "invalid_condition"),
+        ({**other, "variants": []}, 422, "no_variants"),
+        ({**other, "handle": "Not A Slug"}, 422, "invalid_handle"),
+        ({**other, "variants": [{**one, "sku": "N-6", "gtin": None, "cost_price": "abc"}]}, 422,
+         "validation_error"),
+    ]
+    for body, status, code in cases:
+        response = client.post("/v1/products", json=body, headers=bearer(keys.writer))
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), code
+    reader = client.post("/v1/products", json=other, headers=bearer(keys.read))
+    assert (reader.status_code, reader.json()["error"]["code"]) == (403, "missing_scope")
+    assert _counts(ctx) == before
+
+
+def test_bad_listings_and_price_lists_are_refused_and_nothing_is_written(
+    client: TestClient, keys: Keys, ctx: AppContext, webshop: str
+) -> None:
+    client.post("/v1/products", json=TEE, headers=bearer(keys.writer))
+    assert client.put(f"/v1/listings/{webshop}/TEE-RED-M", json=LISTING,
+                      headers=bearer(keys.writer)).status_code == 201
+    before = _counts(ctx)
+    listing_cases = [
+        (f"/v1/listings/{webshop}/NOPE", LISTING, 404, "unknown_sku"),
+        ("/v1/listings/nowhere/TEE-RED-M", LISTING, 404, "unknown_channel"),
+        (f"/v1/listings/{webshop}/TEE-RED-M", {**LISTING, "currency": "USD"}, 422,
+         "currency_mismatch"),
+        (f"/v1/listings/{webshop}/TEE-RED-M", {**LISTING, "price": "-0.01"}, 422,
+         "negative_amount"),
+        (f"/v1/listings/{webshop}/TEE-RED-M", {**LISTING, "price": "1.00001"}, 422,
+         "invalid_amount"),
+    ]
+    for path, body, status, code in listing_cases:
+        response = client.put(path, json=body, headers=bearer(keys.writer))
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), code
+    tier = {"sku": "TEE-RED-M", "min_quantity": 1, "unit_price": "5.00"}
+    price_list_cases = [
+        ([{**tier, "sku": "NOPE"}], 422, "unknown_sku"),
+        ([{**tier, "unit_price": "-5.00"}], 422, "negative_amount"),
+        ([{**tier, "min_quantity": 0}], 422, "invalid_quantity"),
+        ([{**tier, "min_quantity": -3}], 422, "invalid_quantity"),
+        ([tier, tier], 422, "duplicate_tier"),
+    ]
+    for tiers, status, code in price_list_cases:
+        response = client.post("/v1/price-lists", headers=bearer(keys.writer),
+                               json={"name": "Trade", "currency": "EUR", "tiers": tiers})
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), code
+    stored = client.get(f"/v1/listings/{webshop}/TEE-RED-M", headers=bearer(keys.read)).json()
+    assert (stored["price"], stored["currency"]) == ("12.5000", "EUR")
+    assert _counts(ctx) == before
+
+
+def test_unknown_things_answer_404_with_their_code(client: TestClient, keys: Keys) -> None:
+    paths = {"/v1/products/prd_nope": "unknown_product", "/v1/variants/NOPE": "unknown_sku",
+             "/v1/price-lists/prl_nope": "unknown_price_list"}
+    for path, code in paths.items():
+        response = client.get(path, headers=bearer(keys.read))
+        assert (response.status_code, response.json()["error"]["code"]) == (404, code)
