@@ -1,0 +1,167 @@
+"""Event intake use cases: the Segment HTTP API and `record_event` for internal producers."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kanaal.collect.domain import (
+    EVENT_TYPES,
+    MAX_BATCH_BYTES,
+    Envelope,
+    check_body_size,
+    parse_body,
+)
+from kanaal.core.auth import ChannelKind, KeyKind, Principal, Scope
+from kanaal.core.clock import ensure_utc
+from kanaal.core.context import AppContext
+from kanaal.core.errors import (
+    InvalidInput,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthenticated,
+)
+from kanaal.core.http import principal_from_header
+from kanaal.customers import store as customer_store
+from kanaal.customers.domain import ANONYMOUS_ID, USER_ID, Identity, IncomingEvent
+from kanaal.customers.ingest import IngestReport, identity_rules, ingest_in
+from kanaal.customers.normalize import make_identity
+
+_CHANNELS = frozenset(kind.value for kind in ChannelKind)
+
+
+def decode_body(raw: bytes, content_encoding: str | None) -> bytes:
+    """The request body, gunzipped when `Content-Encoding: gzip` (capped at the batch limit)."""
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding in {"", "identity"}:
+        return raw
+    if encoding not in {"gzip", "x-gzip", "deflate"}:
+        raise InvalidInput(f"unsupported Content-Encoding {encoding!r}",
+                           code="unsupported_encoding")
+    wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
+    inflater = zlib.decompressobj(wbits)
+    try:
+        body = inflater.decompress(raw, MAX_BATCH_BYTES + 1)
+    except (zlib.error, gzip.BadGzipFile) as exc:
+        raise InvalidInput("the body is not valid gzip", code="invalid_encoding") from exc
+    if len(body) > MAX_BATCH_BYTES or inflater.unconsumed_tail:
+        raise PayloadTooLarge(f"the decompressed body is over {MAX_BATCH_BYTES} bytes",
+                              code="payload_too_large")
+    return body
+
+
+def _from_body_key(ctx: AppContext, body: Any) -> Principal:
+    write_key = body.get("writeKey") if isinstance(body, dict) else None
+    if not isinstance(write_key, str) or not write_key:
+        raise Unauthenticated("send the write key as Basic username or `writeKey`",
+                              code="missing_credentials")
+    return ctx.keys.authenticate(write_key)
+
+
+def _rate_limit(ctx: AppContext, principal: Principal) -> None:
+    allowed, wait = ctx.live.take_tokens(
+        f"collect:rate:{principal.key_id}", rate=ctx.settings.rate_limit_per_second,
+        burst=ctx.settings.rate_limit_burst,
+    )
+    if not allowed:
+        raise RateLimited("too many requests for this key", retry_after=wait)
+
+
+def envelope_for(ctx: AppContext, principal: Principal) -> Envelope:
+    """Source, default channel, receive time and identity normalisation for one request."""
+    rules = identity_rules(ctx)
+    region = ctx.settings.default_phone_region
+    return Envelope(
+        source=principal.source_id,
+        default_channel=principal.default_channel.value,
+        received_at=ctx.clock.now(),
+        new_message_id=lambda: ctx.ids.new("msg"),
+        make_identity=lambda kind, value: make_identity(kind, value, rules=rules, region=region),
+    )
+
+
+def collect(
+    ctx: AppContext, kind: str, raw: bytes, *, authorization: str | None,
+    content_encoding: str | None,
+) -> IngestReport:
+    """Handle one Segment API request: decode, authenticate, limit, validate, store atomically."""
+    if kind not in EVENT_TYPES and kind != "batch":
+        raise InvalidInput(f"unknown event type {kind!r}", code="invalid_type")
+    principal = principal_from_header(ctx, authorization) if authorization else None
+    body_bytes = decode_body(raw, content_encoding)
+    check_body_size(len(body_bytes), batch=kind == "batch")
+    try:
+        body = json.loads(body_bytes)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("the body is not valid JSON", code="malformed_json") from exc
+    principal = principal or _from_body_key(ctx, body)
+    if principal.key_kind is KeyKind.SECRET:
+        principal.require(Scope.WRITE)
+    _rate_limit(ctx, principal)
+    events = parse_body(body, kind, envelope_for(ctx, principal), body_size=len(body_bytes))
+    return ingest(ctx, events)
+
+
+def ingest(ctx: AppContext, events: list[IncomingEvent]) -> IngestReport:
+    """Store validated events in one transaction (retried on serialization failures)."""
+    return ctx.db.run(lambda session: ingest_in(session, ctx, events))
+
+
+def record_event(
+    session: Session,
+    ctx: AppContext,
+    *,
+    type: str = "track",
+    event: str | None,
+    identities: dict[str, str],
+    customer_id: str | None = None,
+    properties: dict[str, Any] | None = None,
+    traits: dict[str, Any] | None = None,
+    channel: str,
+    source: str,
+    message_id: str | None = None,
+    timestamp: datetime | None = None,
+) -> str:
+    """Stitch `identities` (or use `customer_id`), append the event, return the customer id."""
+    if type not in EVENT_TYPES:
+        raise InvalidInput(f"type must be one of {', '.join(EVENT_TYPES)}", code="invalid_type")
+    if type == "track" and not event:
+        raise InvalidInput("a track event needs a name", code="missing_event")
+    if channel not in _CHANNELS:
+        raise InvalidInput(f"unknown channel {channel!r}", code="invalid_channel")
+    if not source:
+        raise InvalidInput("an event needs a source", code="invalid_source")
+    rules = identity_rules(ctx)
+    region = ctx.settings.default_phone_region
+    found: list[Identity] = []
+    for identity_type, value in identities.items():
+        identity = make_identity(identity_type, value, rules=rules, region=region)
+        if identity is not None:
+            found.append(identity)
+    if not found and customer_id is None:
+        raise InvalidInput("give at least one usable identity or a customer_id",
+                           code="missing_identity")
+    now = ctx.clock.now()
+    incoming = IncomingEvent(
+        type=type, message_id=message_id or ctx.ids.new("msg"), source=source, channel=channel,
+        timestamp=ensure_utc(timestamp) if timestamp else now, received_at=now,
+        identities=found, event=event, properties=dict(properties or {}),
+        traits=dict(traits or {}), customer_id=customer_id,
+        user_id=next((i.value for i in found if i.type == USER_ID), None),
+        anonymous_id=next((i.value for i in found if i.type == ANONYMOUS_ID), None),
+        drop_if_suppressed=False,
+    )
+    report = ingest_in(session, ctx, [incoming])
+    landed = report.customer_ids[0]
+    if landed is None:  # a duplicate messageId: answer the customer it landed on before
+        stored = customer_store.event_customer(session, source, incoming.message_id)
+        landed = None if stored is None else customer_store.survivors(session, [stored]).get(stored)
+    if landed is None:
+        raise InvalidInput("the event could not be attributed", code="missing_identity")
+    return landed
+
