@@ -18,7 +18,7 @@ from kanaal.core.errors import Conflict, InvalidInput
 MAX_QUANTITY = 1_000_000_000
 MIN_TTL_SECONDS = 1
 MAX_TTL_SECONDS = 7 * 24 * 3600
-_SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-/:]{0,99}")
+_SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}")
 
 
 class LocationKind(StrEnum):
@@ -228,7 +228,7 @@ def check_ttl(ttl_seconds: Any) -> int:
 
 
 def check_sku(sku: str) -> str:
-    """A sku of 1-100 letters, digits and . _ - / : (InvalidInput code invalid_sku)."""
+    """A sku of 1-100 letters, digits and . _ / - (InvalidInput code invalid_sku)."""
     if not _SKU.fullmatch(sku):
         raise InvalidInput(f"{sku!r} is not a valid sku", code="invalid_sku",
                            details=[{"loc": ["sku"]}])

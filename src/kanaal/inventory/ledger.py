@@ -7,12 +7,12 @@ transaction: either all three happen or none.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kanaal.catalog.service import variant_in
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, NotFound
 from kanaal.core.outbox import publish_event
@@ -31,24 +31,9 @@ def get_location_in(session: Session, location_id: str) -> Location:
     return location
 
 
-def require_sku(session: Session, sku: str, *, new_ok: bool) -> None:
-    """Refuse a sku the catalog does not know (NotFound code unknown_sku).
-
-    The catalog (kanaal.catalog.service.variant_in) is the authority when it is installed.
-    Without it the ledger itself is: a sku exists once stock was recorded for it, and
-    recording stock (`new_ok`) is how a sku enters the ledger.
-    """
-    try:
-        catalog: Any = importlib.import_module("kanaal.catalog.service")
-    except ModuleNotFoundError:
-        catalog = None
-    variant_in = getattr(catalog, "variant_in", None)
-    if variant_in is not None:
-        variant_in(session, sku)
-        return
-    if not new_ok and not store.sku_known(session, sku):
-        raise NotFound(f"no sku {sku!r} in the ledger", code="unknown_sku",
-                       details=[{"sku": sku}])
+def require_sku(session: Session, sku: str) -> None:
+    """Refuse a sku the catalog does not know (NotFound code unknown_sku)."""
+    variant_in(session, sku)
 
 
 def insufficient(sku: str, location_id: str, available: int | None = None) -> Conflict:

@@ -9,12 +9,12 @@ enough is free. The CHECK constraint on the table is the last guard.
 
 from __future__ import annotations
 
-import importlib
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from kanaal.channels.service import get_channel_in
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, NotFound
 from kanaal.core.idempotency import run_idempotent
@@ -36,9 +36,7 @@ EXPIRY_BATCH = 200
 
 def channel_in(session: Session, id_or_handle: str) -> StockChannel:
     """A channel by id or handle through kanaal.channels (NotFound code unknown_channel)."""
-    channels: Any = importlib.import_module("kanaal.channels.service")
-    channel: StockChannel = channels.get_channel_in(session, id_or_handle)
-    return channel
+    return get_channel_in(session, id_or_handle)
 
 
 def reserve_in(
@@ -51,7 +49,7 @@ def reserve_in(
     check_ttl(ttl_seconds)
     levels = store.levels(session, sku, channel.location_ids, lock=True)
     if not levels:
-        require_sku(session, sku, new_ok=False)
+        require_sku(session, sku)
     lines = plan_reservation(levels, channel, quantity)
     now = ctx.clock.now()
     # Rows are touched in location-id order, the same order every writer locks them in.

@@ -95,7 +95,7 @@ def set_stock(
         raise InvalidInput("give on_hand, safety_stock or incoming", code="nothing_to_change")
 
     def work(session: Session) -> StockLevel:
-        require_sku(session, sku, new_ok=True)
+        require_sku(session, sku)
         current = _locked_row(session, ctx, sku, location_id)
         if "on_hand" in given and given["on_hand"] < current.reserved + current.allocated:
             raise Conflict(
@@ -139,7 +139,7 @@ def record_movement(
                            code="invalid_transfer", details=[{"loc": ["to_location_id"]}])
 
     def work(session: Session) -> list[StockLevel]:
-        require_sku(session, sku, new_ok=parsed is not MovementReason.TRANSFER)
+        require_sku(session, sku)
         if parsed is MovementReason.TRANSFER:
             return _transfer(session, ctx, sku, location_id, str(to_location_id), quantity, note)
         current = _locked_row(session, ctx, sku, location_id)
@@ -181,7 +181,7 @@ def stock_levels(ctx: AppContext, sku: str) -> list[StockLevel]:
     with ctx.db.reader() as session:
         rows = store.levels(session, sku)
         if not rows:
-            require_sku(session, sku, new_ok=False)
+            require_sku(session, sku)
         return rows
 
 
@@ -218,7 +218,7 @@ def availability(ctx: AppContext, *, sku: str, channel: str) -> dict[str, Any]:
         target = channel_in(session, channel)
         rows = store.levels(session, sku, target.location_ids)
         if not rows:
-            require_sku(session, sku, new_ok=False)
+            require_sku(session, sku)
         by_location = {level.location_id: level.available for level in rows}
         return {
             "sku": sku, "channel_id": target.id,

@@ -207,12 +207,6 @@ def ensure_level(session: Session, sku: str, location_id: str, now: datetime) ->
     session.execute(statement)
 
 
-def sku_known(session: Session, sku: str) -> bool:
-    """Whether the ledger has any row for `sku`."""
-    return session.execute(select(stock.c.sku).where(stock.c.sku == sku).limit(1)).first() \
-        is not None
-
-
 def move(
     session: Session, sku: str, location_id: str, deltas: dict[str, int], now: datetime,
     *, require_free: int | None = None,

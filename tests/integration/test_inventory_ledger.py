@@ -1,0 +1,238 @@
+"""The stock ledger through its services on SQLite and PostgreSQL: counts, movements,
+reservations, expiry with a manual clock, allocations to orders and stock-change events."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from kanaal.core.clock import ManualClock
+from kanaal.core.context import AppContext
+from kanaal.core.errors import Conflict, InvalidInput, NotFound
+from kanaal.core.outbox import add_webhook_endpoint, outbox_messages
+from kanaal.inventory import service, store
+from kanaal.inventory.domain import ReservationStatus
+from kanaal.inventory.reservations import get_reservation_in
+from tests.support.catalog import make_channel, make_variant
+from tests.support.inventory import (
+    count_rows,
+    ledger_problems,
+    ledger_rows,
+    make_location,
+    stocked_world,
+)
+
+
+def _reserve(ctx: AppContext, world_channel: object, sku: str, quantity: int, ttl: int = 600):
+    return ctx.db.run(lambda s: service.reserve_in(
+        s, ctx, sku=sku, quantity=quantity, channel=world_channel,  # type: ignore[arg-type]
+        ttl_seconds=ttl, reference="cart-1"))
+
+
+def test_reservation_draws_from_locations_in_channel_order(ctx: AppContext) -> None:
+    world = stocked_world(ctx, first=6, second=4)
+    reservation = _reserve(ctx, world.channel, world.sku, 8)
+    lines = {line.location_id: line.quantity for line in reservation.lines}
+    assert lines == {world.first.id: 6, world.second.id: 2}
+    rows = ledger_rows(ctx, world.sku)
+    assert (rows[world.first.id].reserved, rows[world.first.id].available) == (6, 0)
+    assert (rows[world.second.id].reserved, rows[world.second.id].available) == (2, 2)
+    with ctx.db.reader() as session:
+        assert service.available_in(session, sku=world.sku, channel=world.channel) == 2
+    assert ledger_problems(ctx, world.sku) == []
+
+
+def test_more_than_available_is_refused_and_nothing_changes(ctx: AppContext) -> None:
+    world = stocked_world(ctx, first=6, second=4)
+    before_rows, before_moves = ledger_rows(ctx, world.sku), count_rows(ctx, store.movements)
+    with pytest.raises(Conflict) as refused:
+        _reserve(ctx, world.channel, world.sku, 11)
+    assert refused.value.code == "insufficient_stock"
+    assert ledger_rows(ctx, world.sku) == before_rows
+    assert count_rows(ctx, store.movements) == before_moves
+    assert count_rows(ctx, store.reservations) == 0
+
+
+def test_safety_stock_and_channel_buffer_are_withheld(ctx: AppContext) -> None:
+    world = stocked_world(ctx, first=6, second=4, stock_buffer=3)
+    service.set_stock(ctx, sku=world.sku, location_id=world.second.id, safety_stock=5)
+    with ctx.db.reader() as session:
+        # second: 4 - 5 floors at 0, so only 6 count; the buffer withholds 3 of them.
+        assert service.available_in(session, sku=world.sku, channel=world.channel) == 3
+        assert service.available_by_location_in(
+            session, sku=world.sku, location_ids=[world.second.id, world.first.id, "loc_x"]
+        ) == {world.second.id: 0, world.first.id: 6, "loc_x": 0}
+    with pytest.raises(Conflict):
+        _reserve(ctx, world.channel, world.sku, 4)
+    assert [line.quantity for line in _reserve(ctx, world.channel, world.sku, 3).lines] == [3]
+
+
+def test_expiry_with_a_manual_clock_returns_the_units(ctx: AppContext, clock: ManualClock) -> None:
+    world = stocked_world(ctx, first=5, second=0)
+    short = _reserve(ctx, world.channel, world.sku, 2, ttl=60)
+    long = _reserve(ctx, world.channel, world.sku, 1, ttl=600)
+    clock.advance(seconds=59)
+    assert service.expire_reservations(ctx) == 0
+    clock.advance(seconds=1)
+    assert service.expire_reservations(ctx) == 1
+    assert service.expire_reservations(ctx) == 0
+    with ctx.db.reader() as session:
+        assert get_reservation_in(session, short.id).status is ReservationStatus.EXPIRED
+        assert get_reservation_in(session, long.id).status is ReservationStatus.ACTIVE
+    assert ledger_rows(ctx, world.sku)[world.first.id].reserved == 1
+    with ctx.db.reader() as session:
+        reasons = [m["reason"] for m in store.list_movements(session, world.sku)]
+    assert reasons[0] == "expiry"
+    assert ledger_problems(ctx, world.sku) == []
+
+
+def test_an_expired_reservation_cannot_be_confirmed(ctx: AppContext, clock: ManualClock) -> None:
+    world = stocked_world(ctx, first=5, second=0)
+    reservation = _reserve(ctx, world.channel, world.sku, 2, ttl=30)
+    clock.advance(seconds=31)
+    with pytest.raises(Conflict) as refused:
+        ctx.db.run(lambda s: service.confirm_in(s, ctx, reservation.id, order_id="ord_1"))
+    assert refused.value.code == "reservation_expired"
+    assert ledger_rows(ctx, world.sku)[world.first.id].allocated == 0
+
+
+def test_confirm_allocates_then_ship_and_return_move_on_hand(ctx: AppContext) -> None:
+    world = stocked_world(ctx, first=3, second=4)
+    reservation = _reserve(ctx, world.channel, world.sku, 5)
+    confirmed = ctx.db.run(lambda s: service.confirm_in(s, ctx, reservation.id, order_id="ord_1"))
+    assert confirmed == [(world.first.id, 3), (world.second.id, 2)] or confirmed == [
+        (world.second.id, 2), (world.first.id, 3)]
+    again = ctx.db.run(lambda s: service.confirm_in(s, ctx, reservation.id, order_id="ord_1"))
+    assert sorted(again) == sorted(confirmed)
+    with pytest.raises(Conflict) as other:
+        ctx.db.run(lambda s: service.confirm_in(s, ctx, reservation.id, order_id="ord_2"))
+    assert other.value.code == "reservation_confirmed"
+    ctx.db.run(lambda s: service.ship_in(s, ctx, sku=world.sku, quantity=2,
+                                         location_id=world.second.id, order_id="ord_1"))
+    rows = ledger_rows(ctx, world.sku)
+    assert (rows[world.second.id].on_hand, rows[world.second.id].allocated) == (2, 0)
+    ctx.db.run(lambda s: service.receive_return_in(s, ctx, sku=world.sku, quantity=1,
+                                                   location_id=world.first.id, order_id="ord_1"))
+    assert ledger_rows(ctx, world.sku)[world.first.id].on_hand == 4
+    with pytest.raises(Conflict) as too_many:
+        ctx.db.run(lambda s: service.receive_return_in(
+            s, ctx, sku=world.sku, quantity=2, location_id=world.first.id, order_id="ord_1"))
+    assert too_many.value.code == "not_shipped"
+    assert ledger_problems(ctx, world.sku) == []
+
+
+def test_an_order_with_two_lines_on_the_same_sku(ctx: AppContext) -> None:
+    world = stocked_world(ctx, first=3, second=0)
+
+    def two_lines(session: object) -> None:
+        for _ in range(2):
+            service.allocate_in(session, ctx, sku=world.sku, quantity=2,  # type: ignore[arg-type]
+                                location_id=world.first.id, order_id="ord_9")
+
+    with pytest.raises(Conflict) as refused:
+        ctx.db.run(two_lines)
+    assert refused.value.code == "insufficient_stock"
+    assert ledger_rows(ctx, world.sku)[world.first.id].allocated == 0  # all or nothing
+    service.set_stock(ctx, sku=world.sku, location_id=world.first.id, on_hand=4)
+    ctx.db.run(two_lines)
+    with ctx.db.reader() as session:
+        assert [a["allocated"] for a in store.order_allocations(session, "ord_9")] == [4]
+    ctx.db.run(lambda s: service.deallocate_in(s, ctx, sku=world.sku, quantity=1,
+                                               location_id=world.first.id, order_id="ord_9"))
+    with pytest.raises(Conflict) as over:
+        ctx.db.run(lambda s: service.deallocate_in(s, ctx, sku=world.sku, quantity=4,
+                                                   location_id=world.first.id, order_id="ord_9"))
+    assert over.value.code == "not_allocated"
+    assert ledger_rows(ctx, world.sku)[world.first.id].allocated == 3
+    assert ledger_problems(ctx, world.sku) == []
+
+
+def test_release_is_idempotent_but_a_confirmed_one_stays(ctx: AppContext) -> None:
+    world = stocked_world(ctx, first=5, second=0)
+    held = _reserve(ctx, world.channel, world.sku, 2)
+    for _ in range(2):
+        released = ctx.db.run(lambda s: service.release_in(s, ctx, held.id))
+        assert released.status is ReservationStatus.RELEASED
+    assert ledger_rows(ctx, world.sku)[world.first.id].reserved == 0
+    kept = _reserve(ctx, world.channel, world.sku, 1)
+    ctx.db.run(lambda s: service.confirm_in(s, ctx, kept.id, order_id="ord_1"))
+    with pytest.raises(Conflict) as refused:
+        ctx.db.run(lambda s: service.release_in(s, ctx, kept.id))
+    assert refused.value.code == "reservation_confirmed"
+
+
+def test_counts_receipts_adjustments_and_transfers(ctx: AppContext) -> None:
+    world = stocked_world(ctx, first=5, second=1)
+    service.set_stock(ctx, sku=world.sku, location_id=world.first.id, incoming=10)
+    service.record_movement(ctx, sku=world.sku, location_id=world.first.id, reason="receipt",
+                            quantity=4)
+    service.record_movement(ctx, sku=world.sku, location_id=world.first.id,
+                            reason="adjustment", quantity=-2, note="damaged")
+    moved = service.record_movement(ctx, sku=world.sku, location_id=world.first.id,
+                                    reason="transfer", quantity=3, to_location_id=world.second.id)
+    assert [(r.location_id, r.on_hand) for r in moved] == [(world.first.id, 4),
+                                                            (world.second.id, 4)]
+    assert ledger_rows(ctx, world.sku)[world.first.id].incoming == 6
+    _reserve(ctx, world.channel, world.sku, 4)
+    with pytest.raises(Conflict) as below:
+        service.set_stock(ctx, sku=world.sku, location_id=world.first.id, on_hand=3)
+    assert below.value.code == "on_hand_below_committed"
+    with pytest.raises(Conflict):
+        service.record_movement(ctx, sku=world.sku, location_id=world.first.id,
+                                reason="adjustment", quantity=-1)
+    assert ledger_rows(ctx, world.sku)[world.first.id].on_hand == 4
+    assert ledger_problems(ctx, world.sku) == []
+
+
+def test_bad_input_is_refused_with_its_code(ctx: AppContext) -> None:
+    world = stocked_world(ctx, first=5, second=0)
+    before = ledger_rows(ctx, world.sku)
+    cases = [
+        (lambda: _reserve(ctx, world.channel, "NOPE-1", 1), NotFound, "unknown_sku"),
+        (lambda: _reserve(ctx, world.channel, world.sku, -1), InvalidInput, "invalid_quantity"),
+        (lambda: _reserve(ctx, world.channel, world.sku, 1, ttl=0), InvalidInput, "invalid_ttl"),
+        (lambda: service.set_stock(ctx, sku="NOPE-1", location_id=world.first.id, on_hand=1),
+         NotFound, "unknown_sku"),
+        (lambda: service.set_stock(ctx, sku=world.sku, location_id="loc_none", on_hand=1),
+         NotFound, "unknown_location"),
+        (lambda: service.set_stock(ctx, sku=world.sku, location_id=world.first.id, on_hand=-3),
+         InvalidInput, "invalid_quantity"),
+        (lambda: service.record_movement(ctx, sku=world.sku, location_id=world.first.id,
+                                         reason="sale", quantity=1), InvalidInput,
+         "invalid_reason"),
+        (lambda: make_location(ctx, "Bad", latitude=95.0), InvalidInput, "invalid_location"),
+    ]
+    for call, error, code in cases:
+        with pytest.raises(error) as raised:
+            call()
+        assert raised.value.code == code
+    assert ledger_rows(ctx, world.sku) == before
+    assert count_rows(ctx, store.reservations) == 0
+    assert count_rows(ctx, store.locations) == 2
+
+
+def test_a_known_sku_without_stock_is_insufficient_not_unknown(ctx: AppContext) -> None:
+    make_variant(ctx, "NEW-1")
+    location = make_location(ctx)
+    channel = make_channel(ctx, "store-ams", kind="store", location_ids=[location.id])
+    with pytest.raises(Conflict) as refused:
+        _reserve(ctx, channel, "NEW-1", 1)
+    assert refused.value.code == "insufficient_stock"
+
+
+def test_every_stock_change_is_published_in_the_same_transaction(ctx: AppContext) -> None:
+    add_webhook_endpoint(ctx.db, ids=ctx.ids, clock=ctx.clock, url="http://127.0.0.1:9/hook",
+                         topics=["stock.changed"], secret="s")
+    world = stocked_world(ctx, first=5, second=0)
+    held = _reserve(ctx, world.channel, world.sku, 2)
+    ctx.db.run(lambda s: service.release_in(s, ctx, held.id))
+    with pytest.raises(Conflict):
+        _reserve(ctx, world.channel, world.sku, 6)
+    with ctx.db.reader() as session:
+        payloads = [row.payload["data"] for row in session.execute(
+            select(outbox_messages.c.payload).order_by(outbox_messages.c.created_at,
+                                                       outbox_messages.c.id))]
+    assert [(p["reason"], p["on_hand"], p["reserved"], p["available"]) for p in payloads] == [
+        ("count", 5, 0, 5), ("reservation", 5, 2, 3), ("release", 5, 0, 5)]
+    assert {p["sku"] for p in payloads} == {world.sku}
+    assert payloads[1]["reference"] == held.id
