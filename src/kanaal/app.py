@@ -29,6 +29,7 @@ log = logging.getLogger("kanaal.http")
 FEATURE_APIS: list[str] = [
     "kanaal.core.admin_api",
     "kanaal.analytics.api",
+    "kanaal.inventory.api",
 ]
 
 _STATUS: list[tuple[type[errors.DomainError], int]] = [
