@@ -28,8 +28,13 @@ log = logging.getLogger("kanaal.http")
 # (background loops) and `on_startup(ctx)`.
 FEATURE_APIS: list[str] = [
     "kanaal.core.admin_api",
+    "kanaal.collect.api",
+    "kanaal.customers.api",
+    "kanaal.channels.api",
+    "kanaal.catalog.api",
     "kanaal.analytics.api",
     "kanaal.inventory.api",
+    "kanaal.orders.api",
 ]
 
 _STATUS: list[tuple[type[errors.DomainError], int]] = [

@@ -192,6 +192,32 @@ def validate_quantity(quantity: int, *, where: str) -> None:
         )
 
 
+def _missing(field: str, message: str, code: str) -> InvalidInput:
+    return InvalidInput(message, code=code, details=[{"loc": ["body", field]}])
+
+
+def check_channel_fields(
+    kind: str, *, method: Fulfilment, external_id: str | None, agent_id: str | None,
+    credited_to: str | None, customer_group: str | None,
+) -> None:
+    """What each channel kind must say about an order (InvalidInput with a stable code)."""
+    if kind == "marketplace" and not external_id:
+        raise _missing("external_id", "a marketplace import needs the marketplace's order id",
+                       "missing_external_id")
+    if kind == "phone" and not agent_id:
+        raise _missing("agent_id", "a phone order records the agent who took it",
+                       "missing_agent")
+    if kind == "shop_in_shop" and not credited_to:
+        raise _missing("credited_to", "a shop-in-shop order is credited to a retailer",
+                       "missing_retailer")
+    if kind == "b2b" and not customer_group:
+        raise _missing("customer_group", "a B2B order is priced for a customer group",
+                       "missing_customer_group")
+    if method is Fulfilment.IN_STORE and kind != "store":
+        raise _missing("fulfilment", "only a store channel sells over the counter",
+                       "invalid_fulfilment")
+
+
 def attributed_brand(brands: Sequence[str | None]) -> str | None:
     """The single brand all lines share (shop-in-shop attribution), else None."""
     distinct = {b for b in brands if b}
