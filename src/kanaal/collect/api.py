@@ -1,0 +1,60 @@
+"""Segment-compatible event intake: POST /v1/{identify,track,page,screen,group,alias,batch}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from kanaal.collect import service
+from kanaal.collect.domain import check_body_size
+from kanaal.collect.schemas import SegmentAccepted, SegmentBatch, SegmentMessage
+from kanaal.core.http import Ctx
+
+router = APIRouter(prefix="/v1", tags=["collect"])
+
+
+def _body_doc(model: type[SegmentMessage] | type[SegmentBatch]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+async def _read_capped(request: Request) -> bytes:
+    """The raw body, refusing to buffer more than the batch limit."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        check_body_size(size, batch=True)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _collect(kind: str, request: Request, ctx: Any) -> SegmentAccepted:
+    raw = await _read_capped(request)
+    await run_in_threadpool(
+        service.collect, ctx, kind, raw, authorization=request.headers.get("authorization"),
+        content_encoding=request.headers.get("content-encoding"),
+    )
+    return SegmentAccepted()
+
+
+def _route(kind: str) -> None:
+    async def endpoint(request: Request, ctx: Ctx) -> SegmentAccepted:
+        return await _collect(kind, request, ctx)
+
+    endpoint.__name__ = f"collect_{kind}"
+    endpoint.__doc__ = (
+        f"Segment `{kind}`: write key as Basic username or `writeKey`; gzip accepted; "
+        "a repeated messageId is accepted and stores nothing."
+    )
+    model = SegmentBatch if kind == "batch" else SegmentMessage
+    router.add_api_route(f"/{kind}", endpoint, methods=["POST"], response_model=SegmentAccepted,
+                         openapi_extra=_body_doc(model), summary=f"Collect {kind}")
+
+
+for _kind in ("identify", "track", "page", "screen", "group", "alias", "batch"):
+    _route(_kind)
+
