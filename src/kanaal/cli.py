@@ -22,7 +22,9 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(dev_app, name="dev")
 
 # Feature command groups: (name, module); each module has a typer app called `app`.
-FEATURE_CLIS: list[tuple[str, str]] = []
+FEATURE_CLIS: list[tuple[str, str]] = [
+    ("catalog", "kanaal.catalog.cli"),
+]
 for _name, _module in FEATURE_CLIS:
     app.add_typer(importlib.import_module(_module).app, name=_name)
 

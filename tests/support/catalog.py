@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from kanaal.catalog import service as catalog
@@ -42,3 +45,36 @@ def list_variant(ctx: AppContext, channel: Channel, sku: str, price: str = "12.5
         "price": Decimal(price), "currency": channel.currency, "published": published,
         "url": f"https://shop.example.com/{channel.handle}/{sku}",
     })[0]
+
+
+def catalog_rows(products: int, variants_per_product: int = 4) -> list[list[str]]:
+    """Rows of a generated catalog CSV (header first), in the order `export` writes them."""
+    from kanaal.catalog.csv_rows import COLUMNS
+    from kanaal.catalog.domain import gtin_check_digit
+
+    rows: list[list[str]] = [list(COLUMNS)]
+    sizes = ["S", "M", "L", "XL", "XXL", "3XL", "4XL", "5XL", "6XL"][:variants_per_product]
+    for p in range(products):
+        handle = f"product-{p:06d}"
+        for v, size in sorted(enumerate(sizes), key=lambda item: f"SKU-{p:06d}-{item[1]}"):
+            n = p * variants_per_product + v
+            body = f"200{n:09d}"
+            cells = {
+                "product_handle": handle, "product_title": f"Product {p}",
+                "product_description": f"Description of product {p}, with a comma",
+                "brand": f"Brand {p % 37}", "sku": f"SKU-{p:06d}-{size}",
+                "variant_title": f"Product {p} {size}", "gtin": body + gtin_check_digit(body),
+                "mpn": f"MPN{n}", "condition": "new", "cost_price": f"{1 + n % 50}.{n % 100:02d}00",
+                "currency": "EUR", "attributes": json.dumps({"size": size}),
+                "images": f"https://img.example.com/{p}/1.jpg|https://img.example.com/{p}/2.jpg",
+            }
+            rows.append([cells[c] for c in COLUMNS])
+    return rows
+
+
+def write_catalog_csv(path: Path, products: int, variants_per_product: int = 4) -> Path:
+    """Write a generated catalog CSV of products x variants_per_product rows to `path`."""
+    with path.open("w", newline="", encoding="utf-8") as target:
+        csv.writer(target, lineterminator="\n").writerows(
+            catalog_rows(products, variants_per_product))
+    return path
