@@ -197,25 +197,29 @@ def conversion_probability(
     return float(absorbed[index[START]])
 
 
-def markov(paths: Sequence[Path], *, on: str = "conversions") -> MarkovResult:
-    """Data-driven attribution: removal effect per channel, normalised into credit shares.
+def markov_from_counts(counts: dict[tuple[str, str], float], total: float) -> MarkovResult:
+    """Removal effects and credit from transition counts; `total` is what gets shared out.
 
     removal effect(c) = 1 - P(conversion without c) / P(conversion); the shares are the
-    removal effects divided by their sum, and the credit is the share times the total
-    conversions (or revenue) observed.
+    removal effects divided by their sum, and the credit is the share times `total`
+    (the conversions or the revenue observed).
     """
-    _validate(paths)
-    counts = transition_counts(paths)
     base = conversion_probability(counts)
-    channels = sorted({t.channel for p in paths for t in p.touches})
+    channels = sorted({s for pair in counts for s in pair} - {START, CONVERSION, NULL})
     if base <= 0.0:
         zero = dict.fromkeys(channels, 0.0)
         return MarkovResult(0.0, zero, dict(zero), dict(zero))
     effects = {c: 1.0 - conversion_probability(counts, removed=c) / base for c in channels}
     total_effect = sum(effects.values())
     shares = {c: effects[c] / total_effect for c in channels}
-    total = sum(_weight(p, on) for p in paths if p.converted)
     return MarkovResult(base, effects, shares, {c: shares[c] * total for c in channels})
+
+
+def markov(paths: Sequence[Path], *, on: str = "conversions") -> MarkovResult:
+    """Data-driven attribution over paths: the absorbing chain of their transitions."""
+    _validate(paths)
+    total = sum(_weight(p, on) for p in paths if p.converted)
+    return markov_from_counts(transition_counts(paths), total)
 
 
 def attribute(
