@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
@@ -37,6 +37,19 @@ class Settings(BaseSettings):
     rate_limit_burst: float = 400.0
     # Origins allowed to call the browser endpoints (decisions, chat, SDK batch).
     cors_origins: list[str] = Field(default_factory=list)
+    # Where people reach this hub (links in emails, QR codes); no trailing slash.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Outgoing email (SMTP); unset host means email stays queued in the outbox.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "Kanaal <noreply@localhost>"
+    # SMS: a provider URL receiving JSON {"to", "body", "id"} (generic HTTP adapter), or
+    # "file" to append messages to data_dir/sms-outbox.jsonl during development.
+    sms_provider: str | None = None
+    sms_provider_token: SecretStr | None = None
 
     def sqlalchemy_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file."""
