@@ -35,6 +35,9 @@ FEATURE_APIS: list[str] = [
     "kanaal.analytics.api",
     "kanaal.inventory.api",
     "kanaal.orders.api",
+    "kanaal.contact_center.api",
+    "kanaal.web.api",
+    "kanaal.contact_center.desk_api",
 ]
 
 _STATUS: list[tuple[type[errors.DomainError], int]] = [

@@ -34,7 +34,7 @@ from kanaal.contact_center.work import (
     list_tasks,
     log_interaction_outcome,
     normalise_phone,
-    start_interaction,
+    record_interaction,
 )
 
 __all__ = [
@@ -65,8 +65,8 @@ __all__ = [
     "log_interaction_outcome",
     "move_agent_in",
     "normalise_phone",
+    "record_interaction",
     "refresh_capacity",
     "set_agent_state",
     "snapshot_computed_at",
-    "start_interaction",
 ]

@@ -381,12 +381,14 @@ def complete_interaction(session: Session, interaction_id: str, **values: Any) -
     return rowcount(result) == 1
 
 
-def open_interactions_of(session: Session, agent_id: str) -> int:
-    """How many interactions an agent has not finished."""
-    return int(session.execute(
-        select(func.count()).select_from(interactions).where(
-            interactions.c.agent_id == agent_id, interactions.c.ended_at.is_(None))
-    ).scalar_one())
+def open_interactions_of(session: Session, agent_id: str, *,
+                         kinds: tuple[str, ...] | None = None) -> int:
+    """How many interactions (of `kinds`) an agent has not finished."""
+    query = select(func.count()).select_from(interactions).where(
+        interactions.c.agent_id == agent_id, interactions.c.ended_at.is_(None))
+    if kinds is not None:
+        query = query.where(interactions.c.kind.in_(kinds))
+    return int(session.execute(query).scalar_one())
 
 
 # ---------------------------------------------------------------- tasks and ACD

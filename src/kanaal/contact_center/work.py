@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import phonenumbers
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kanaal.contact_center import store
@@ -33,6 +34,7 @@ from kanaal.contact_center.domain import (
 )
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, InvalidInput, NotFound
+from kanaal.core.idempotency import run_idempotent
 
 log = logging.getLogger(__name__)
 SLOT_GRACE = timedelta(seconds=60)
@@ -123,11 +125,22 @@ def create_callback_in(
     return callback
 
 
-def create_callback(ctx: AppContext, **fields: Any) -> Callback:
-    """Queue a callback in its own transaction and tell live listeners."""
-    callback = ctx.db.run(lambda session: create_callback_in(session, ctx, **fields))
-    after_change(ctx, {"type": "callback.created", **callback_message(callback)})
-    return callback
+def create_callback(ctx: AppContext, *, idempotency_key: str | None = None,
+                    **fields: Any) -> tuple[Callback, bool]:
+    """Queue a callback in its own transaction; a retried Idempotency-Key gets the first one.
+
+    Returns (callback, replayed).
+    """
+    def work(session: Session) -> dict[str, Any]:
+        return {"callback_id": create_callback_in(session, ctx, **fields).id}
+
+    request = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()}
+    result, replayed = run_idempotent(ctx.db, ctx.clock, scope="contact_center.callbacks",
+                                      key=idempotency_key, request=request, work=work)
+    callback = get_callback(ctx, result["callback_id"])
+    if not replayed:
+        after_change(ctx, {"type": "callback.created", **callback_message(callback)})
+    return callback, replayed
 
 
 def callback_message(callback: Callback) -> dict[str, Any]:
@@ -233,7 +246,7 @@ def _currency(ctx: AppContext) -> str:
 # ---------------------------------------------------------------- interactions
 
 
-def start_interaction(
+def record_interaction(
     ctx: AppContext,
     *,
     kind: str,
@@ -242,38 +255,84 @@ def start_interaction(
     identities: dict[str, str],
     queue: str | None,
     external_id: str | None = None,
+    outcome: str | None = None,
+    sale_value: Decimal | None = None,
+    upsell_value: Decimal | None = None,
+    quote: Decimal | None = None,
+    notes: str = "",
+    started_at: datetime | None = None,
 ) -> Interaction:
-    """Open an interaction; its agent (if any) becomes busy."""
+    """Open an interaction (its agent becomes busy), or log a finished one when `outcome` is set.
+
+    A finished interaction runs from `started_at` to now and writes its timeline event at once.
+    """
     try:
         interaction_kind = InteractionKind(kind)
     except ValueError as exc:
         raise InvalidInput(f"unknown interaction kind {kind!r}", code="invalid_kind") from exc
+    values = None if outcome is None else check_outcome(
+        outcome, sale_value=sale_value, upsell_value=upsell_value, quote=quote, notes=notes)
+    now = ctx.clock.now()
+    if started_at is not None and (started_at.tzinfo is None or started_at > now):
+        raise InvalidInput("started_at must be a timezone-aware time not in the future",
+                           code="invalid_started_at")
+    if started_at is not None and values is None:
+        raise InvalidInput("started_at is only for logging a finished interaction",
+                           code="invalid_started_at")
 
     def work(session: Session) -> Interaction:
-        now = ctx.clock.now()
-        customer = _resolve_customer(session, ctx, customer_id, identities)
+        customer = resolve_customer_in(session, ctx, customer_id, identities)
         if queue is not None:
             get_queue_in(session, queue)
+        begin = started_at or now
         interaction = Interaction(
             id=ctx.ids.new("int"), kind=interaction_kind, agent_id=agent_id,
-            customer_id=customer, queue=queue, callback_id=None, started_at=now, ended_at=None,
+            customer_id=customer, queue=queue, callback_id=None, started_at=begin, ended_at=None,
             handle_seconds=None, outcome=None, sale_value=None, upsell_value=None, quote=None,
             currency=_currency(ctx), notes="", external_id=external_id,
         )
         if agent_id is not None:
             agent = get_agent_in(session, agent_id)
-            if agent.state is not AgentState.BUSY:
-                move_agent_in(session, ctx, agent.id, AgentState.BUSY)
+            if values is None:
+                _check_room(session, agent, interaction_kind)
+                if agent.state is not AgentState.BUSY:
+                    move_agent_in(session, ctx, agent.id, AgentState.BUSY)
         store.insert_interaction(session, interaction, created_at=now)
-        return interaction
+        if values is None:
+            return interaction
+        store.complete_interaction(
+            session, interaction.id, ended_at=now, handle_seconds=(now - begin).total_seconds(),
+            outcome=values.outcome.value, sale_value=values.sale_value,
+            upsell_value=values.upsell_value, quote=values.quote, notes=values.notes,
+        )
+        return finish_interaction_in(session, ctx, interaction.id, identities=identities)
 
-    interaction = ctx.db.run(work)
-    after_change(ctx, {"type": "interaction.started", "interaction_id": interaction.id,
+    try:
+        interaction = ctx.db.run(work)
+    except IntegrityError as exc:
+        raise Conflict("an interaction with this external_id exists",
+                       code="interaction_exists") from exc
+    kind_ = "interaction.completed" if interaction.ended_at else "interaction.started"
+    after_change(ctx, {"type": kind_, "interaction_id": interaction.id,
                        "agent_id": agent_id, "customer_id": interaction.customer_id})
     return interaction
 
 
-def _resolve_customer(session: Session, ctx: AppContext, customer_id: str | None,
+def _check_room(session: Session, agent: Agent, kind: InteractionKind) -> None:
+    """An agent takes one call at a time and chats up to their chat concurrency."""
+    channel = "chat" if kind is InteractionKind.CHAT else "phone"
+    if store.open_interactions_of(session, agent.id, kinds=_KINDS[channel]) >= \
+            agent.servers(channel):
+        raise Conflict(f"the agent has no room for another {kind.value}",
+                       code="agent_at_capacity")
+    if channel == "phone" and store.open_interactions_of(session, agent.id) > 0:
+        raise Conflict("the agent is in another interaction", code="agent_at_capacity")
+
+
+_KINDS = {"chat": ("chat",), "phone": ("call", "store_visit")}
+
+
+def resolve_customer_in(session: Session, ctx: AppContext, customer_id: str | None,
                       identities: dict[str, str]) -> str | None:
     """The customer id given, or the one an identity points at (phone in E.164)."""
     if customer_id is not None or not identities:
@@ -314,7 +373,7 @@ def log_interaction_outcome(
         ):
             raise Conflict("this interaction is already completed",
                            code="interaction_already_completed")
-        return _after_completion(session, ctx, current.id)
+        return finish_interaction_in(session, ctx, current.id)
 
     interaction = ctx.db.run(work)
     after_change(ctx, {"type": "interaction.completed", "interaction_id": interaction.id,
@@ -323,7 +382,8 @@ def log_interaction_outcome(
     return interaction
 
 
-def _after_completion(session: Session, ctx: AppContext, interaction_id: str) -> Interaction:
+def finish_interaction_in(session: Session, ctx: AppContext, interaction_id: str, *,
+                          identities: dict[str, str] | None = None) -> Interaction:
     """Handle-time average, callback status, agent wrap-up and the timeline event."""
     done = store.find_interaction(session, interaction_id=interaction_id)
     assert done is not None and done.ended_at is not None
@@ -338,10 +398,15 @@ def _after_completion(session: Session, ctx: AppContext, interaction_id: str) ->
             move_agent_in(session, ctx, agent.id, AgentState.WRAP_UP)
     _timeline(
         session, ctx, event=COMPLETED_EVENT[done.kind], customer_id=done.customer_id,
-        identities={}, properties=interaction_properties(done),
+        identities=_stitchable(ctx, identities or {}), properties=interaction_properties(done),
         message_id=f"cc:{done.id}:completed", channel=INTERACTION_CHANNEL[done.kind],
     )
     return done
+
+
+def _stitchable(ctx: AppContext, identities: dict[str, str]) -> dict[str, str]:
+    """Identities as the identity graph stores them (phone numbers in E.164)."""
+    return {k: normalise_phone(ctx, v) if k == "phone" else v for k, v in identities.items()}
 
 
 def interaction_properties(interaction: Interaction) -> dict[str, Any]:
