@@ -44,6 +44,12 @@ class Envelope:
     make_identity: IdentityMaker
 
 
+class MalformedBody(InvalidInput):
+    """The body cannot be read at all (not JSON, broken gzip): HTTP 400."""
+
+    status = 400
+
+
 class EventError(Exception):
     """One problem with one field of one message; collected into InvalidInput details."""
 

@@ -14,6 +14,7 @@ from kanaal.collect.domain import (
     EVENT_TYPES,
     MAX_BATCH_BYTES,
     Envelope,
+    MalformedBody,
     check_body_size,
     parse_body,
 )
@@ -48,7 +49,7 @@ def decode_body(raw: bytes, content_encoding: str | None) -> bytes:
     try:
         body = inflater.decompress(raw, MAX_BATCH_BYTES + 1)
     except (zlib.error, gzip.BadGzipFile) as exc:
-        raise InvalidInput("the body is not valid gzip", code="invalid_encoding") from exc
+        raise MalformedBody("the body is not valid gzip", code="invalid_encoding") from exc
     if len(body) > MAX_BATCH_BYTES or inflater.unconsumed_tail:
         raise PayloadTooLarge(f"the decompressed body is over {MAX_BATCH_BYTES} bytes",
                               code="payload_too_large")
@@ -98,7 +99,7 @@ def collect(
     try:
         body = json.loads(body_bytes)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("the body is not valid JSON", code="malformed_json") from exc
+        raise MalformedBody("the body is not valid JSON", code="malformed_json") from exc
     principal = principal or _from_body_key(ctx, body)
     if principal.key_kind is KeyKind.SECRET:
         principal.require(Scope.WRITE)
