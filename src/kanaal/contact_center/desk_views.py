@@ -1,0 +1,165 @@
+"""Desk use cases: what the agent's pages show and the actions they take, via the services."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kanaal.contact_center import service as cc
+from kanaal.contact_center.desk import (
+    OUTCOME_LABELS,
+    category_counts,
+    parse_outcome_form,
+    timeline,
+)
+from kanaal.contact_center.domain import (
+    TRANSITIONS,
+    Agent,
+    AgentState,
+    Callback,
+    CallbackStatus,
+    Interaction,
+    QueueChannel,
+)
+from kanaal.core.context import AppContext
+from kanaal.core.errors import Conflict, InvalidInput, NotFound
+from kanaal.customers.service import recent_events
+
+LIVE_CHANNEL = cc.LIVE_CHANNEL
+TIMELINE_LIMIT = 50
+
+STATE_LABELS = {
+    AgentState.AVAILABLE.value: "Available",
+    AgentState.BUSY.value: "On a call",
+    AgentState.WRAP_UP.value: "Wrap-up",
+    AgentState.AWAY.value: "Away",
+    AgentState.OFFLINE.value: "Offline",
+}
+# States an agent picks by hand; "busy" follows from accepting work.
+MANUAL_STATES = (AgentState.AVAILABLE, AgentState.WRAP_UP, AgentState.AWAY, AgentState.OFFLINE)
+
+
+def state_choices(agent: Agent) -> list[str]:
+    """The states the agent may switch to from the current one, in a fixed order."""
+    allowed = TRANSITIONS[agent.state]
+    return [s.value for s in MANUAL_STATES if s in allowed]
+
+
+def _queue_names(ctx: AppContext, agent: Agent) -> set[str]:
+    return {
+        q.name for q in cc.list_queues(ctx)
+        if q.channel is QueueChannel.CALLBACK and agent.has_skill(q.skill)
+    }
+
+
+def _active_interaction(ctx: AppContext, agent: Agent) -> str | None:
+    """The interaction of the callback this agent is on (assigned and not yet completed)."""
+    for callback in cc.list_callbacks(ctx, status=CallbackStatus.ASSIGNED.value):
+        if callback.agent_id == agent.id and callback.interaction_id:
+            return callback.interaction_id
+    return None
+
+
+def desk_context(ctx: AppContext, agent_id: str) -> dict[str, Any]:
+    """Everything the desk page and its live fragments show for one agent."""
+    agent = cc.get_agent(ctx, agent_id)
+    names = _queue_names(ctx, agent)
+    now = ctx.clock.now()
+    callbacks: list[Callback] = [
+        c for c in cc.list_callbacks(ctx, status=CallbackStatus.QUEUED.value) if c.queue in names
+    ]
+    due = [c for c in callbacks if c.due_at <= now]
+    if agent.state is not AgentState.AVAILABLE:
+        hint = "Set yourself to Available to take callbacks."
+    elif not due:
+        hint = "Nothing is due right now."
+    else:
+        hint = ""
+    active = _active_interaction(ctx, agent)
+    return {
+        "agent": agent,
+        "state_labels": STATE_LABELS,
+        "state_choices": state_choices(agent),
+        "callbacks": callbacks,
+        "due_count": len(due),
+        "can_accept": not hint,
+        "accept_hint": hint,
+        "active": {"id": active} if active else None,
+        "now": now,
+    }
+
+
+def change_state(ctx: AppContext, agent_id: str, state: str) -> Agent:
+    """Set a hand-picked state (InvalidInput `invalid_state` for anything else)."""
+    if state not in {s.value for s in MANUAL_STATES}:
+        raise InvalidInput("choose available, wrap-up, away or offline", code="invalid_state")
+    return cc.set_agent_state(ctx, agent_id, state)
+
+
+def accept_next(ctx: AppContext, agent_id: str) -> str | None:
+    """Take the next callback; the id of the call that starts, or None when none is due."""
+    callback = cc.accept_next_callback(ctx, agent_id)
+    return None if callback is None else callback.interaction_id
+
+
+def go_offline(ctx: AppContext, agent_id: str) -> None:
+    """On sign-out: go offline when the agent may (an agent on a call stays as they are)."""
+    try:
+        agent = cc.get_agent(ctx, agent_id)
+        if AgentState.OFFLINE in TRANSITIONS[agent.state]:
+            cc.set_agent_state(ctx, agent_id, AgentState.OFFLINE)
+    except (Conflict, NotFound):
+        return
+
+
+def _own_interaction(ctx: AppContext, agent_id: str, interaction_id: str) -> Interaction:
+    interaction = cc.get_interaction(ctx, interaction_id)
+    if interaction.agent_id != agent_id:
+        # Other agents' calls are not this desk's business: same answer as a missing one.
+        raise NotFound(f"no interaction {interaction_id!r}", code="unknown_interaction")
+    return interaction
+
+
+def _context_items(callback: Callback | None) -> list[tuple[str, str]]:
+    if callback is None:
+        return []
+    items = []
+    for key, value in list(callback.context.items())[:12]:
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        label = str(key).replace("_", " ").capitalize()
+        items.append((label[:60], text[:300]))
+    return items
+
+
+def interaction_context(ctx: AppContext, agent_id: str, interaction_id: str) -> dict[str, Any]:
+    """The customer panel of one of the agent's calls: who, why, and their timeline."""
+    agent = cc.get_agent(ctx, agent_id)
+    interaction = _own_interaction(ctx, agent_id, interaction_id)
+    callback = cc.get_callback(ctx, interaction.callback_id) if interaction.callback_id else None
+    events: list[dict[str, Any]] = []
+    if interaction.customer_id:
+        with ctx.db.reader() as session:
+            events = recent_events(session, interaction.customer_id, limit=TIMELINE_LIMIT)
+    items = timeline(events)
+    return {
+        "agent": agent,
+        "interaction": interaction,
+        "callback": callback,
+        "context_items": _context_items(callback),
+        "items": items,
+        "counts": category_counts(items),
+        "outcome_choices": [(o.value, label) for o, label in OUTCOME_LABELS.items()],
+        "outcome_labels": dict(OUTCOME_LABELS),
+    }
+
+
+def log_outcome(
+    ctx: AppContext, agent_id: str, interaction_id: str, fields: dict[str, str]
+) -> Interaction:
+    """Validate the outcome form and end the agent's call with it."""
+    interaction = _own_interaction(ctx, agent_id, interaction_id)
+    form = parse_outcome_form(fields)
+    return cc.log_interaction_outcome(
+        ctx, interaction.id, outcome=form.outcome.value, sale_value=form.sale_value,
+        upsell_value=form.upsell_value, quote=form.quote, notes=form.notes,
+    )

@@ -1,0 +1,1 @@
+"""Shared web layer: server-rendered pages (Jinja2), signed sessions, CSRF and static files."""

@@ -1,0 +1,107 @@
+"""Server-sent events from a live-store channel: what the desk (and dashboards) listen to.
+
+A stream subscribes to one `ctx.live` channel (in-process or Redis pub/sub), forwards the
+messages a `select` function lets through as SSE events, sends a heartbeat comment while
+quiet, and ends on client disconnect (Starlette cancels the generator), on app shutdown, or
+after `lifetime` seconds; the browser's EventSource then reconnects by itself, so no stream
+can hold a server's graceful shutdown for long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from kanaal.core.context import AppContext
+
+SHUTDOWN_KEY = "web.shutdown"
+RECONNECT_MILLISECONDS = 2000
+_QUEUE_SIZE = 256
+
+# Turns a live message into (event name, data) or None to skip it.
+Select = Callable[[Any], tuple[str, dict[str, Any]] | None]
+
+
+async def remember_shutdown(ctx: AppContext, stop: asyncio.Event) -> None:
+    """Background worker: keeps the app's stop event where streams can see it."""
+    ctx.state[SHUTDOWN_KEY] = stop
+    await stop.wait()
+
+
+def format_event(name: str, data: dict[str, Any]) -> str:
+    """One SSE event block (`event:` and a single-line JSON `data:`)."""
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def _offer(queue: asyncio.Queue[Any], message: Any) -> None:
+    # A full queue already holds events that make the page refresh; dropping one loses nothing.
+    with contextlib.suppress(asyncio.QueueFull):
+        queue.put_nowait(message)
+
+
+async def live_events(
+    ctx: AppContext,
+    channel: str,
+    select: Select,
+    *,
+    heartbeat_seconds: float = 15.0,
+    lifetime_seconds: float = 60.0,
+    hello: tuple[str, dict[str, Any]] | None = None,
+) -> AsyncIterator[str]:
+    """Yield SSE text for the messages on `channel` until disconnect, shutdown or lifetime."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=_QUEUE_SIZE)
+
+    def handler(message: Any) -> None:
+        # Called on the publisher's thread (a request thread, or Redis's listener thread).
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the stream is gone
+            loop.call_soon_threadsafe(_offer, queue, message)
+
+    unsubscribe = ctx.live.subscribe(channel, handler)
+    stop = ctx.state.get(SHUTDOWN_KEY)
+    deadline = loop.time() + lifetime_seconds
+    try:
+        yield f"retry: {RECONNECT_MILLISECONDS}\n\n"
+        if hello is not None:
+            yield format_event(*hello)
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or (isinstance(stop, asyncio.Event) and stop.is_set()):
+                return
+            message = await _next(queue, stop, min(heartbeat_seconds, remaining))
+            if message is _HEARTBEAT:
+                yield ": heartbeat\n\n"
+            elif message is not _STOPPED:
+                chosen = select(message)
+                if chosen is not None:
+                    yield format_event(*chosen)
+    finally:
+        unsubscribe()
+
+
+_HEARTBEAT = object()
+_STOPPED = object()
+
+
+async def _next(queue: asyncio.Queue[Any], stop: Any, timeout: float) -> Any:
+    """The next message, `_HEARTBEAT` after `timeout` seconds, or `_STOPPED` on shutdown."""
+    getter = asyncio.ensure_future(queue.get())
+    waiters: set[asyncio.Future[Any]] = {getter}
+    stopper = None
+    if isinstance(stop, asyncio.Event):
+        stopper = asyncio.ensure_future(stop.wait())
+        waiters.add(stopper)
+    try:
+        done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.cancel()
+    if getter in done:
+        return getter.result()
+    if stopper is not None and stopper in done:
+        return _STOPPED
+    return _HEARTBEAT
