@@ -32,6 +32,7 @@ FEATURE_APIS: list[str] = [
     "kanaal.customers.api",
     "kanaal.channels.api",
     "kanaal.catalog.api",
+    "kanaal.catalog.feeds_api",
     "kanaal.analytics.api",
     "kanaal.inventory.api",
     "kanaal.orders.api",

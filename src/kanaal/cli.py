@@ -24,6 +24,7 @@ app.add_typer(dev_app, name="dev")
 # Feature command groups: (name, module); each module has a typer app called `app`.
 FEATURE_CLIS: list[tuple[str, str]] = [
     ("catalog", "kanaal.catalog.cli"),
+    ("feeds", "kanaal.catalog.feeds_cli"),
 ]
 for _name, _module in FEATURE_CLIS:
     app.add_typer(importlib.import_module(_module).app, name=_name)

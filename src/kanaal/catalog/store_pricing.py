@@ -9,7 +9,15 @@ from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.orm import Session
 
 from kanaal.catalog.domain import Listing, PriceList, PriceTier
-from kanaal.catalog.store import amount, channel_listings, price_list_tiers, price_lists
+from kanaal.catalog.feeds import FeedEntry
+from kanaal.catalog.store import (
+    amount,
+    channel_listings,
+    price_list_tiers,
+    price_lists,
+    products,
+    variants,
+)
 
 
 def listing_of(row: Row[Any]) -> Listing:
@@ -80,3 +88,27 @@ def tiers_for(session: Session, price_list_id: str, sku: str) -> list[PriceTier]
     rows = session.execute(select(price_list_tiers).where(
         price_list_tiers.c.price_list_id == price_list_id, price_list_tiers.c.sku == sku))
     return [_tier(row) for row in rows]
+
+
+def feed_entries(session: Session, channel_id: str) -> list[FeedEntry]:
+    """Published listings of a channel with their variant and product details, by sku."""
+    rows = session.execute(
+        select(channel_listings.c.sku, channel_listings.c.title, channel_listings.c.description,
+               channel_listings.c.url, channel_listings.c.price, channel_listings.c.currency,
+               variants.c.product_id, variants.c.gtin, variants.c.mpn, variants.c.condition,
+               variants.c.images, products.c.brand,
+               products.c.description.label("product_description"),
+               products.c.images.label("product_images"))
+        .join(variants, variants.c.sku == channel_listings.c.sku)
+        .join(products, products.c.id == variants.c.product_id)
+        .where(channel_listings.c.channel_id == channel_id, channel_listings.c.published)
+        .order_by(channel_listings.c.sku)
+    )
+    return [
+        FeedEntry(sku=r.sku, product_id=r.product_id, title=r.title,
+                  description=r.description or r.product_description, url=r.url,
+                  price=amount(r.price), currency=r.currency, brand=r.brand, gtin=r.gtin,
+                  mpn=r.mpn, condition=r.condition,
+                  images=tuple(dict.fromkeys([*r.images, *r.product_images])))
+        for r in rows
+    ]
