@@ -11,18 +11,18 @@ from kanaal.core.context import AppContext
 from kanaal.inventory.service import create_location
 from tests.conftest import Keys, bearer
 
-WEBSHOP: dict[str, Any] = {"handle": "webshop-nl", "name": "Webshop NL", "kind": "web",
-                           "currency": "EUR", "allocation_strategy": "nearest",
-                           "stock_buffer": 2, "quota": 50}
+BASE: dict[str, Any] = {"handle": "webshop-nl", "name": "Webshop NL", "kind": "web",
+                        "currency": "EUR", "allocation_strategy": "nearest", "stock_buffer": 2,
+                        "quota": 50}
 
 
-@pytest.fixture(autouse=True)
-def _locations(ctx: AppContext) -> None:
-    """A warehouse and a store; WEBSHOP draws from both, the warehouse first."""
+@pytest.fixture
+def webshop(ctx: AppContext) -> dict[str, Any]:
+    """A channel body drawing from a new warehouse and a new store, the warehouse first."""
     ids = [create_location(ctx, name=name, kind=kind, latitude=52.0, longitude=5.0,
                            address="NL").id
            for name, kind in (("Tilburg DC", "warehouse"), ("Utrecht", "store"))]
-    WEBSHOP["location_ids"] = ids
+    return {**BASE, "location_ids": ids}
 
 
 def _channels(client: TestClient, keys: Keys) -> list[dict[str, Any]]:
@@ -31,19 +31,21 @@ def _channels(client: TestClient, keys: Keys) -> list[dict[str, Any]]:
     return list(response.json())
 
 
-def test_admin_creates_reads_and_changes_a_channel(client: TestClient, keys: Keys) -> None:
-    created = client.post("/v1/channels", json=WEBSHOP, headers=bearer(keys.admin))
+def test_admin_creates_reads_and_changes_a_channel(
+    client: TestClient, keys: Keys, webshop: dict[str, Any]
+) -> None:
+    created = client.post("/v1/channels", json=webshop, headers=bearer(keys.admin))
     assert created.status_code == 201
     body = created.json()
-    assert body == {"id": body["id"], "price_list_id": None, **WEBSHOP}
+    assert body == {"id": body["id"], "price_list_id": None, **webshop}
     assert body["id"].startswith("chn_")
     by_handle = client.get("/v1/channels/webshop-nl", headers=bearer(keys.read)).json()
     assert by_handle == body
     changed = client.patch("/v1/channels/webshop-nl", headers=bearer(keys.admin),
-                           json={"location_ids": WEBSHOP["location_ids"][1:], "quota": None,
+                           json={"location_ids": webshop["location_ids"][1:], "quota": None,
                                  "allocation_strategy": "fewest_splits"})
     assert changed.status_code == 200
-    assert changed.json() == {**body, "location_ids": WEBSHOP["location_ids"][1:], "quota": None,
+    assert changed.json() == {**body, "location_ids": webshop["location_ids"][1:], "quota": None,
                               "allocation_strategy": "fewest_splits"}
     assert _channels(client, keys) == [changed.json()]
 
@@ -59,8 +61,10 @@ def test_every_sales_kind_is_accepted(client: TestClient, keys: Keys) -> None:
     assert sorted(c["kind"] for c in _channels(client, keys)) == sorted(kinds)
 
 
-def test_only_admins_write_and_only_keys_read(client: TestClient, keys: Keys) -> None:
-    weak = client.post("/v1/channels", json=WEBSHOP, headers=bearer(keys.writer))
+def test_only_admins_write_and_only_keys_read(
+    client: TestClient, keys: Keys, webshop: dict[str, Any]
+) -> None:
+    weak = client.post("/v1/channels", json=webshop, headers=bearer(keys.writer))
     assert (weak.status_code, weak.json()["error"]["code"]) == (403, "missing_scope")
     anonymous = client.get("/v1/channels")
     assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (
@@ -69,22 +73,22 @@ def test_only_admins_write_and_only_keys_read(client: TestClient, keys: Keys) ->
 
 
 def test_bad_channels_are_refused_with_a_code_and_nothing_is_stored(
-    client: TestClient, keys: Keys
+    client: TestClient, keys: Keys, webshop: dict[str, Any]
 ) -> None:
-    assert client.post("/v1/channels", json=WEBSHOP, headers=bearer(keys.admin)).status_code == 201
+    assert client.post("/v1/channels", json=webshop, headers=bearer(keys.admin)).status_code == 201
     before = _channels(client, keys)
     cases = [
-        ({**WEBSHOP, "handle": "webshop-nl"}, 409, "duplicate_channel"),
-        ({**WEBSHOP, "handle": "email-1", "kind": "email"}, 422, "invalid_channel_kind"),
-        ({**WEBSHOP, "handle": "x1", "kind": "fax"}, 422, "invalid_channel_kind"),
-        ({**WEBSHOP, "handle": "Bad Handle"}, 422, "invalid_channel"),
-        ({**WEBSHOP, "handle": "x2", "currency": "eur"}, 422, "invalid_channel"),
-        ({**WEBSHOP, "handle": "x3", "location_ids": WEBSHOP["location_ids"] * 2}, 422,
+        ({**webshop, "handle": "webshop-nl"}, 409, "duplicate_channel"),
+        ({**webshop, "handle": "email-1", "kind": "email"}, 422, "invalid_channel_kind"),
+        ({**webshop, "handle": "x1", "kind": "fax"}, 422, "invalid_channel_kind"),
+        ({**webshop, "handle": "Bad Handle"}, 422, "invalid_channel"),
+        ({**webshop, "handle": "x2", "currency": "eur"}, 422, "invalid_channel"),
+        ({**webshop, "handle": "x3", "location_ids": webshop["location_ids"] * 2}, 422,
          "invalid_channel"),
-        ({**WEBSHOP, "handle": "x7", "location_ids": ["loc_nowhere"]}, 422, "unknown_location"),
-        ({**WEBSHOP, "handle": "x4", "allocation_strategy": "random"}, 422, "invalid_strategy"),
-        ({**WEBSHOP, "handle": "x5", "stock_buffer": -1}, 422, "validation_error"),
-        ({**WEBSHOP, "handle": "x6", "price_list_id": "prl_missing"}, 422,
+        ({**webshop, "handle": "x7", "location_ids": ["loc_nowhere"]}, 422, "unknown_location"),
+        ({**webshop, "handle": "x4", "allocation_strategy": "random"}, 422, "invalid_strategy"),
+        ({**webshop, "handle": "x5", "stock_buffer": -1}, 422, "validation_error"),
+        ({**webshop, "handle": "x6", "price_list_id": "prl_missing"}, 422,
          "unknown_price_list"),
     ]
     for body, status, code in cases:
@@ -101,7 +105,9 @@ def test_bad_channels_are_refused_with_a_code_and_nothing_is_stored(
     assert _channels(client, keys) == before
 
 
-def test_a_price_list_in_another_currency_is_refused(client: TestClient, keys: Keys) -> None:
+def test_a_price_list_in_another_currency_is_refused(
+    client: TestClient, keys: Keys, webshop: dict[str, Any]
+) -> None:
     product = {"handle": "bolt", "title": "Bolt", "variants": [
         {"sku": "BOLT-M8", "title": "M8", "cost_price": "0.05", "currency": "EUR"}]}
     assert client.post("/v1/products", json=product, headers=bearer(keys.writer)).status_code == 201
@@ -109,9 +115,9 @@ def test_a_price_list_in_another_currency_is_refused(client: TestClient, keys: K
         "name": "US trade", "currency": "USD",
         "tiers": [{"sku": "BOLT-M8", "min_quantity": 1, "unit_price": "0.30"}]}).json()
     response = client.post("/v1/channels", headers=bearer(keys.admin), json={
-        **WEBSHOP, "kind": "b2b", "price_list_id": usd["id"]})
+        **webshop, "kind": "b2b", "price_list_id": usd["id"]})
     assert (response.status_code, response.json()["error"]["code"]) == (422, "currency_mismatch")
     fine = client.post("/v1/channels", headers=bearer(keys.admin), json={
-        **WEBSHOP, "kind": "b2b", "currency": "USD", "price_list_id": usd["id"]})
+        **webshop, "kind": "b2b", "currency": "USD", "price_list_id": usd["id"]})
     assert fine.status_code == 201 and fine.json()["price_list_id"] == usd["id"]
     assert [c["currency"] for c in _channels(client, keys)] == ["USD"]

@@ -10,8 +10,12 @@ from typing import Any
 from kanaal.core.auth import ChannelKind
 from kanaal.core.errors import InvalidInput
 
-# Sales channels are the glossary's kinds; email and SMS are marketing channels, not sales ones.
-SALES_KINDS: frozenset[ChannelKind] = frozenset(ChannelKind) - {ChannelKind.EMAIL, ChannelKind.SMS}
+# The glossary's sales/contact channel kinds; email, SMS (marketing) and the like are not ones.
+SALES_KINDS: frozenset[ChannelKind] = frozenset({
+    ChannelKind.WEB, ChannelKind.MOBILE, ChannelKind.STORE, ChannelKind.PHONE, ChannelKind.CHAT,
+    ChannelKind.PUBLISHER, ChannelKind.MARKETPLACE, ChannelKind.SOCIAL, ChannelKind.B2B,
+    ChannelKind.SHOP_IN_SHOP,
+})
 
 _HANDLE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
