@@ -1,27 +1,33 @@
-"""Experiments API: define (admin), assign, observe (write) and read results (read)."""
+"""Analytics API: experiments (define, assign, observe, results), journeys and attribution."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from kanaal.analytics import service
+from kanaal.analytics import service, service_reports
 from kanaal.analytics.schemas import (
     AssignmentOut,
+    AttributionOut,
     ExperimentIn,
     ExperimentList,
     ExperimentOut,
+    JourneysOut,
     ObservationsIn,
     ObservationsOut,
     ResultsOut,
 )
 from kanaal.core.http import AdminKey, AnyKey, Ctx, ReadKey, WriteKey
 
-router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
+experiments = APIRouter(prefix="/v1/experiments", tags=["experiments"])
+reports = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+Since = Annotated[datetime | None, Query(description="from (inclusive, ISO 8601 with zone)")]
+Until = Annotated[datetime | None, Query(description="to (exclusive, ISO 8601 with zone)")]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentOut)
+@experiments.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentOut)
 def create_experiment(body: ExperimentIn, ctx: Ctx, _principal: AdminKey) -> ExperimentOut:
     """Define an experiment on a decision policy, widget, offer or trigger; it starts running."""
     experiment = service.create_experiment(
@@ -32,7 +38,7 @@ def create_experiment(body: ExperimentIn, ctx: Ctx, _principal: AdminKey) -> Exp
     return ExperimentOut.of(experiment)
 
 
-@router.get("", response_model=ExperimentList)
+@experiments.get("", response_model=ExperimentList)
 def list_experiments(
     ctx: Ctx, _principal: ReadKey, target_kind: Annotated[str | None, Query()] = None
 ) -> ExperimentList:
@@ -41,19 +47,19 @@ def list_experiments(
     return ExperimentList(experiments=[ExperimentOut.of(e) for e in found])
 
 
-@router.get("/{experiment_id}", response_model=ExperimentOut)
+@experiments.get("/{experiment_id}", response_model=ExperimentOut)
 def get_experiment(experiment_id: str, ctx: Ctx, _principal: ReadKey) -> ExperimentOut:
     """One experiment."""
     return ExperimentOut.of(service.get_experiment(ctx, experiment_id))
 
 
-@router.post("/{experiment_id}/stop", response_model=ExperimentOut)
+@experiments.post("/{experiment_id}/stop", response_model=ExperimentOut)
 def stop_experiment(experiment_id: str, ctx: Ctx, _principal: AdminKey) -> ExperimentOut:
     """Stop an experiment: no new exposures, results stay readable."""
     return ExperimentOut.of(service.stop_experiment(ctx, experiment_id))
 
 
-@router.get("/{experiment_id}/assignment", response_model=AssignmentOut)
+@experiments.get("/{experiment_id}/assignment", response_model=AssignmentOut)
 def get_assignment(
     experiment_id: str, ctx: Ctx, _principal: AnyKey,
     customer_id: Annotated[str, Query(min_length=1, max_length=64)],
@@ -64,7 +70,7 @@ def get_assignment(
                          exposed=exposed)
 
 
-@router.post("/{experiment_id}/observations", response_model=ObservationsOut)
+@experiments.post("/{experiment_id}/observations", response_model=ObservationsOut)
 def post_observations(
     experiment_id: str, body: ObservationsIn, ctx: Ctx, _principal: WriteKey
 ) -> ObservationsOut:
@@ -73,7 +79,32 @@ def post_observations(
     return ObservationsOut(arms=service.record_observations(ctx, experiment_id, items))
 
 
-@router.get("/{experiment_id}/results", response_model=ResultsOut)
+@experiments.get("/{experiment_id}/results", response_model=ResultsOut)
 def get_results(experiment_id: str, ctx: Ctx, _principal: ReadKey) -> ResultsOut:
     """Frequentist and Bayesian results per metric, sample-ratio check and guardrails."""
     return ResultsOut(**service.results(ctx, experiment_id))
+
+
+@reports.get("/journeys", response_model=JourneysOut)
+def get_journeys(
+    ctx: Ctx, _principal: ReadKey, since: Since = None, until: Until = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> Any:
+    """Top paths to purchase and drop-out, time and touches to purchase, funnels, Sankey."""
+    return service_reports.journey_report(ctx, since=since, until=until, limit=limit)
+
+
+@reports.get("/attribution", response_model=AttributionOut)
+def get_attribution(
+    ctx: Ctx, _principal: ReadKey, since: Since = None, until: Until = None,
+    on: Annotated[str, Query(pattern="^(conversions|revenue)$")] = "conversions",
+    half_life_hours: Annotated[float, Query(gt=0, le=24 * 365)] = 168.0,
+) -> Any:
+    """Credit per channel under first/last touch, linear, position-based, time decay, Markov."""
+    return service_reports.attribution_report(ctx, since=since, until=until, on=on,
+                                              half_life_hours=half_life_hours)
+
+
+router = APIRouter()
+router.include_router(experiments)
+router.include_router(reports)

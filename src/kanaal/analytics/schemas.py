@@ -111,3 +111,43 @@ class ResultsOut(BaseModel):
     sample_ratio: dict[str, Any]
     metrics: list[dict[str, Any]]
     guardrails: list[dict[str, Any]]
+
+
+class PathCountOut(BaseModel):
+    """A path (channels joined by ' > ') and how many customers followed it."""
+
+    path: str
+    customers: int
+
+
+class SankeyLinkOut(BaseModel):
+    """Customers moving from one path step to the next (or to purchase / drop-out)."""
+
+    source: str
+    target: str
+    customers: int
+
+
+class JourneysOut(BaseModel):
+    """Journeys over the timeline: paths, time and touches to purchase, funnels, Sankey."""
+
+    customers: int
+    converted: int
+    top_purchase_paths: list[PathCountOut]
+    top_dropout_paths: list[PathCountOut]
+    mean_hours_to_purchase: float | None
+    median_hours_to_purchase: float | None
+    mean_touches_to_purchase: float | None
+    median_touches_to_purchase: float | None
+    funnels: list[dict[str, Any]]
+    sankey: list[SankeyLinkOut]
+
+
+class AttributionOut(BaseModel):
+    """Credit per channel per model (conversions, or revenue as decimal money)."""
+
+    on: str
+    customers: int
+    conversions: int
+    models: dict[str, dict[str, Decimal | float]]
+    markov: dict[str, Any]
