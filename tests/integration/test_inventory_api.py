@@ -137,9 +137,10 @@ def test_bad_reservation_input_changes_nothing(
 ) -> None:
     world = stocked_world(ctx, first=6, second=4)
     make_variant(ctx, "OTHER-1")
-    base = {"sku": world.sku, "quantity": 1, "channel": world.channel.handle, "ttl_seconds": 60}
+    base: dict[str, object] = {"sku": world.sku, "quantity": 1, "channel": world.channel.handle,
+                               "ttl_seconds": 60}
     before_rows, before_moves = ledger_rows(ctx, world.sku), count_rows(ctx, store.movements)
-    for change, status, code in [
+    cases: list[tuple[dict[str, object], int, str]] = [
         ({"sku": "NOPE-404"}, 404, "unknown_sku"),
         ({"quantity": -2}, 422, "invalid_quantity"),
         ({"quantity": 0}, 422, "invalid_quantity"),
@@ -149,7 +150,8 @@ def test_bad_reservation_input_changes_nothing(
         ({"channel": "nowhere"}, 404, "unknown_channel"),
         ({"ttl_seconds": 0}, 422, "invalid_ttl"),
         ({"sku": "bad sku!"}, 422, "invalid_sku"),
-    ]:
+    ]
+    for change, status, code in cases:
         response = client.post("/v1/reservations", json={**base, **change},
                                headers=bearer(keys.writer))
         assert (response.status_code, response.json()["error"]["code"]) == (status, code), change

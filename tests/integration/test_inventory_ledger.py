@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from kanaal.channels.domain import Channel
 from kanaal.core.clock import ManualClock
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, InvalidInput, NotFound
 from kanaal.core.outbox import add_webhook_endpoint, outbox_messages
 from kanaal.inventory import service, store
-from kanaal.inventory.domain import ReservationStatus
+from kanaal.inventory.domain import Reservation, ReservationStatus
 from kanaal.inventory.reservations import get_reservation_in
 from tests.support.catalog import make_channel, make_variant
 from tests.support.inventory import (
@@ -23,10 +25,12 @@ from tests.support.inventory import (
 )
 
 
-def _reserve(ctx: AppContext, world_channel: object, sku: str, quantity: int, ttl: int = 600):
+def _reserve(
+    ctx: AppContext, channel: Channel, sku: str, quantity: int, ttl: int = 600
+) -> Reservation:
     return ctx.db.run(lambda s: service.reserve_in(
-        s, ctx, sku=sku, quantity=quantity, channel=world_channel,  # type: ignore[arg-type]
-        ttl_seconds=ttl, reference="cart-1"))
+        s, ctx, sku=sku, quantity=quantity, channel=channel, ttl_seconds=ttl,
+        reference="cart-1"))
 
 
 def test_reservation_draws_from_locations_in_channel_order(ctx: AppContext) -> None:
@@ -124,9 +128,9 @@ def test_confirm_allocates_then_ship_and_return_move_on_hand(ctx: AppContext) ->
 def test_an_order_with_two_lines_on_the_same_sku(ctx: AppContext) -> None:
     world = stocked_world(ctx, first=3, second=0)
 
-    def two_lines(session: object) -> None:
+    def two_lines(session: Session) -> None:
         for _ in range(2):
-            service.allocate_in(session, ctx, sku=world.sku, quantity=2,  # type: ignore[arg-type]
+            service.allocate_in(session, ctx, sku=world.sku, quantity=2,
                                 location_id=world.first.id, order_id="ord_9")
 
     with pytest.raises(Conflict) as refused:
