@@ -149,8 +149,10 @@ def describe(event: Mapping[str, Any]) -> TimelineItem:
         )
     elif category is TimelineCategory.CONVERSATION:
         outcome = _text(props.get("outcome")).replace("_", " ")
+        context = props.get("context")
+        reason = context.get("reason") if isinstance(context, Mapping) else None
         detail = _join(
-            outcome, _amount(props, "sale_value"),
+            _text(reason), outcome, _amount(props, "sale_value"),
             f"upsell {_amount(props, 'upsell_value')}" if props.get("upsell_value") else "",
             f"quote {_amount(props, 'quote')}" if props.get("quote") else "",
             _text(props.get("notes")),
