@@ -55,6 +55,7 @@ from kanaal.orders.service_routing import route_lines
 
 IDENTITY_KEYS = ("user_id", "anonymous_id", "email", "phone", "loyalty_card")
 MAX_LIST = 200
+ROUTING_ATTEMPTS = 3
 
 
 def _where(i: int, field: str) -> list[dict[str, Any]]:
@@ -137,6 +138,22 @@ def _check_channel_stock(session: Session, channel: Channel, lines: list[RouteLi
                        code="insufficient_stock", details=short)
 
 
+def _route_with_retry(
+    session: Session, ctx: AppContext, channel: Channel, order_id: str,
+    lines: list[RouteLine], fulfilment: Mapping[str, Any],
+) -> list[AllocationState]:
+    """Route and allocate; when a concurrent order took the stock between reading and
+    allocating, roll back to a savepoint and route again on the fresh figures."""
+    for attempt in range(1, ROUTING_ATTEMPTS + 1):
+        try:
+            with session.begin_nested():
+                return route_lines(session, ctx, channel, order_id, lines, fulfilment)
+        except Conflict as exc:
+            if exc.code != "insufficient_stock" or attempt == ROUTING_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _place(
     session: Session, ctx: AppContext, request: Mapping[str, Any], print_: str
 ) -> dict[str, Any]:
@@ -168,7 +185,7 @@ def _place(
                   for line in lines if line.reservation_id is None]
     if unreserved and method is Fulfilment.SHIP:
         _check_channel_stock(session, channel, unreserved)
-    allocations.extend(route_lines(session, ctx, channel, order_id, unreserved, fulfilment))
+    allocations.extend(_route_with_retry(session, ctx, channel, order_id, unreserved, fulfilment))
     customer = request.get("customer") or {}
     now = ctx.clock.now()
     order = Order(
