@@ -1,0 +1,73 @@
+"""Decision endpoints: POST /v1/decisions and POST /v1/decisions/{id}/outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from kanaal.core.context import AppContext
+from kanaal.core.errors import PayloadTooLarge
+from kanaal.core.http import AnyKey, Ctx, IdempotencyKey
+from kanaal.decisions import outcomes, service
+from kanaal.decisions.schemas import DecisionIn, DecisionOut, OutcomeIn, OutcomeOut
+
+MAX_BODY_BYTES = 16 * 1024
+log = logging.getLogger(__name__)
+
+
+async def body_limit(request: Request) -> None:
+    """Refuse bodies over 16 KiB before they are parsed."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes", code="body_too_large")
+    if len(await request.body()) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes", code="body_too_large")
+
+
+router = APIRouter(prefix="/v1/decisions", tags=["decisions"],
+                   dependencies=[Depends(body_limit)])
+
+
+@router.post("", response_model=DecisionOut)
+def decide(body: DecisionIn, ctx: Ctx, _principal: AnyKey) -> dict[str, object]:
+    """The next best channel for one prospect (a browser write key or a secret key)."""
+    return service.make_decision(ctx, body.model_dump(mode="json"))
+
+
+@router.post("/{decision_id}/outcome", response_model=OutcomeOut)
+def outcome(decision_id: str, body: OutcomeIn, ctx: Ctx, _principal: AnyKey,
+            idempotency_key: IdempotencyKey, response: Response) -> dict[str, object]:
+    """Join what happened (shown, accepted, dismissed, contacted, converted) to a decision."""
+    result, replayed = outcomes.record_outcome(ctx, decision_id, body.model_dump(mode="json"),
+                                               idempotency_key)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return result
+
+
+async def log_worker(ctx: AppContext, stop: asyncio.Event) -> None:
+    """Write queued decisions in batches until shutdown."""
+    await service.runtime(ctx).log.run(ctx.db, stop)
+
+
+async def attribution_worker(ctx: AppContext, stop: asyncio.Event) -> None:
+    """Attribute "Order Completed" events to recent decisions every 30 seconds."""
+    interval = float(ctx.param("decisions.attribution_interval_seconds", 30))
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            try:
+                await asyncio.to_thread(outcomes.attribute_conversions, ctx)
+            except Exception:  # noqa: BLE001 - retried on the next tick
+                log.warning("conversion attribution failed", exc_info=True)
+
+
+workers = [log_worker, attribution_worker]
+
+
+def on_shutdown(ctx: AppContext) -> None:
+    """Write every decision still queued."""
+    service.runtime(ctx).log.flush(ctx.db)
