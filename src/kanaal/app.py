@@ -39,6 +39,8 @@ FEATURE_APIS: list[str] = [
     "kanaal.contact_center.api",
     "kanaal.web.api",
     "kanaal.contact_center.desk_api",
+    "kanaal.decisions.api",
+    "kanaal.marketing.api",
 ]
 
 _STATUS: list[tuple[type[errors.DomainError], int]] = [
@@ -169,6 +171,8 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         workers: list[Worker] = [lambda _ctx, stop_event: dispatcher.run(stop_event)]
         for module in modules:
             workers.extend(getattr(module, "workers", []))
+        if not context.settings.run_workers:
+            workers = []
         tasks = [asyncio.create_task(worker(context, stop)) for worker in workers]
         try:
             yield
