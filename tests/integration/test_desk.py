@@ -1,4 +1,4 @@
-"""The agent desk over HTTP: sign-in, sessions, CSRF, state, accept next, customer panel, outcome."""
+"""The agent desk over HTTP: sign-in, sessions, CSRF, state, accept next, panel, outcome."""
 
 from __future__ import annotations
 
@@ -259,7 +259,8 @@ def test_accept_next_with_an_empty_queue_says_so(ctx: AppContext, client: TestCl
     client.post("/desk/state", data={"state": "available", "csrf_token": csrf})
     response = client.post("/desk/accept", data={"csrf_token": csrf}, follow_redirects=False)
     assert response.headers["location"] == "/desk?notice=queue_empty"
-    assert "No callback is waiting for you right now." in client.get(response.headers["location"]).text
+    notice = client.get(response.headers["location"]).text
+    assert "No callback is waiting for you right now." in notice
     assert cc.get_agent(ctx, agent.id).state.value == "available"
 
 
