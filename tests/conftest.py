@@ -91,8 +91,10 @@ def _truncate_pg(schema: str) -> None:
             {"s": schema},
         ).scalars().all()
         if tables:
-            names = ", ".join(f'"{name}"' for name in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # DELETE is far cheaper than TRUNCATE on the handful of rows a test leaves;
+            # replica mode skips foreign-key triggers so the order does not matter.
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(text("; ".join(f'DELETE FROM "{name}"' for name in tables)))
     engine.dispose()
 
 

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     log_level: str = "INFO"
     auto_migrate: bool = True
+    # Background loops (outbox delivery, sweepers, consumers). Turn off on API-only nodes.
+    run_workers: bool = True
     config_file: Path | None = Field(default=None, description="path to kanaal.toml")
     # Secret used to sign session cookies and webhook payloads; generated into data_dir if unset.
     secret_key: str | None = None

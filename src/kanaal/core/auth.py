@@ -39,6 +39,8 @@ class ChannelKind(StrEnum):
     SHOP_IN_SHOP = "shop_in_shop"
     EMAIL = "email"
     SMS = "sms"
+    # Kanaal's own bookkeeping events (segment entry and exit): not a sales channel.
+    SYSTEM = "system"
 
 
 # The channel an event is tagged with when `context.channel` does not say otherwise.

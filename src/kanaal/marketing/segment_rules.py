@@ -313,3 +313,27 @@ def evaluate(rule: Rule, profile: Profile, now: datetime) -> bool:
             _count_ok(profile.rfm.get(part, 0), bounds) for part, bounds in args["bounds"].items()
         )
     raise AssertionError(kind)
+
+
+def _window_edges(rule: Rule, profile: Profile, now: datetime) -> list[datetime]:
+    edges: list[datetime] = []
+    if rule.kind in {"event", "channel_used"}:
+        within = rule.args.get("within_days")
+        for e in profile.events:
+            if rule.kind == "event" and e.name != rule.args["event"]:
+                continue
+            if rule.kind == "channel_used" and e.channel != rule.args["channel"]:
+                continue
+            if e.timestamp > now:
+                edges.append(e.timestamp)  # enters the window when the clock reaches it
+            elif within is not None and e.timestamp + timedelta(days=within) > now:
+                edges.append(e.timestamp + timedelta(days=within))  # leaves the window
+    for child in rule.children:
+        edges += _window_edges(child, profile, now)
+    return edges
+
+
+def next_change(rules: Sequence[Rule], profile: Profile, now: datetime) -> datetime | None:
+    """The earliest moment after `now` when time alone (no new event) can change a result."""
+    edges = [edge for rule in rules for edge in _window_edges(rule, profile, now)]
+    return min(edges) if edges else None
