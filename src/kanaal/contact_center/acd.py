@@ -75,14 +75,21 @@ def verify_signature(header: str | None, body: bytes, secrets: list[str]) -> int
     raise Unauthenticated("the signature does not match", code="invalid_signature")
 
 
+class MalformedBody(InvalidInput):
+    """The body is not a JSON object (HTTP 400, as for every other endpoint)."""
+
+    code = "malformed_json"
+    status = 400
+
+
 def decode_json(body: bytes) -> dict[str, Any]:
     """The body as a JSON object, or InvalidInput `malformed_json`."""
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("the body is not valid JSON", code="malformed_json") from exc
+        raise MalformedBody("the body is not valid JSON") from exc
     if not isinstance(payload, dict):
-        raise InvalidInput("the body must be a JSON object", code="malformed_json")
+        raise MalformedBody("the body must be a JSON object")
     return payload
 
 
