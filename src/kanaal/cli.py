@@ -25,6 +25,8 @@ app.add_typer(dev_app, name="dev")
 FEATURE_CLIS: list[tuple[str, str]] = [
     ("catalog", "kanaal.catalog.cli"),
     ("feeds", "kanaal.catalog.feeds_cli"),
+    ("segments", "kanaal.marketing.cli"),
+    ("audiences", "kanaal.marketing.audiences_cli"),
 ]
 for _name, _module in FEATURE_CLIS:
     app.add_typer(importlib.import_module(_module).app, name=_name)
