@@ -65,3 +65,30 @@ def test_orders_with_two_lines_of_one_sku_never_oversell_under_concurrency(
         units = session.execute(select(func.sum(order_allocations.c.quantity))).scalar_one()
         assert units == 10
     assert ledger_problems(ctx, "TEE") == []
+
+
+def test_racing_imports_of_one_marketplace_order_create_it_once(
+    ctx: AppContext, keys: Keys
+) -> None:
+    shop = build_retailer(ctx)
+    body = order_body(shop.channel("market"), ("CAP", 2), external_id="BOL-RACE-1")
+    racers = 8
+    start = threading.Barrier(racers)
+
+    with live_server(create_app(ctx=ctx)) as base_url:
+
+        def import_once(_: int) -> tuple[int, str]:
+            with httpx.Client(base_url=base_url, headers=bearer(keys.writer), timeout=60) as http:
+                start.wait()
+                response = http.post("/v1/orders", json=body)
+                return response.status_code, response.json()["id"]
+
+        with ThreadPoolExecutor(racers) as pool:
+            results = list(pool.map(import_once, range(racers)))
+
+    assert Counter(status for status, _ in results) == {201: 1, 200: racers - 1}
+    assert len({order_id for _, order_id in results}) == 1
+    assert level(ctx, "CAP", shop.warehouse) == (20, 0, 2)
+    with ctx.db.reader() as session:
+        assert session.execute(select(func.count()).select_from(orders)).scalar_one() == 1
+    assert ledger_problems(ctx, "CAP") == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -16,12 +17,14 @@ from kanaal.orders.domain import (
     TERMINAL,
     TRANSITIONS,
     AllocationState,
+    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
     ShipmentStatus,
     attributed_brand,
     can_transition,
+    check_channel_fields,
     ensure_shipment_transition,
     ensure_transition,
     fully_returned,
@@ -31,6 +34,8 @@ from kanaal.orders.domain import (
     plan_shipment,
     status_after_shipping,
 )
+from kanaal.orders.routing import Point
+from kanaal.orders.service_routing import destination_of
 
 S = OrderStatus
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -191,3 +196,40 @@ def test_order_completed_follows_the_segment_ecommerce_spec() -> None:
         "products": [{"product_id": "TEE", "sku": "TEE", "name": "Tee", "quantity": 2,
                       "price": 12.5, "brand": "Acme"}],
     }
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "code"),
+    [
+        ("marketplace", {}, "missing_external_id"),
+        ("phone", {}, "missing_agent"),
+        ("shop_in_shop", {}, "missing_retailer"),
+        ("b2b", {}, "missing_customer_group"),
+        ("web", {"method": Fulfilment.IN_STORE}, "invalid_fulfilment"),
+    ],
+)
+def test_each_channel_kind_demands_its_fields(kind: str, fields: dict[str, Any],
+                                              code: str) -> None:
+    given: dict[str, Any] = {"method": Fulfilment.SHIP, "external_id": None, "agent_id": None,
+                             "credited_to": None, "customer_group": None, **fields}
+    with pytest.raises(InvalidInput) as err:
+        check_channel_fields(kind, **given)
+    assert err.value.code == code
+
+
+def test_complete_orders_of_every_kind_pass_the_channel_checks() -> None:
+    check_channel_fields("marketplace", method=Fulfilment.SHIP, external_id="X-1", agent_id=None,
+                         credited_to=None, customer_group=None)
+    check_channel_fields("store", method=Fulfilment.IN_STORE, external_id=None, agent_id=None,
+                         credited_to=None, customer_group=None)
+    check_channel_fields("phone", method=Fulfilment.CLICK_AND_COLLECT, external_id=None,
+                         agent_id="agt_1", credited_to=None, customer_group=None)
+
+
+def test_an_address_needs_both_coordinates_or_neither() -> None:
+    assert destination_of(None) is None
+    assert destination_of({"city": "Utrecht"}) is None
+    assert destination_of({"latitude": 52.1, "longitude": 5.1}) == Point(52.1, 5.1)
+    with pytest.raises(InvalidInput) as err:
+        destination_of({"latitude": 52.1})
+    assert err.value.code == "invalid_coordinates"
