@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Table
 
+from kanaal.catalog.service import create_product
 from kanaal.catalog.store import (
     channel_listings,
     count_rows,
@@ -17,6 +20,7 @@ from kanaal.catalog.store import (
     variants,
 )
 from kanaal.core.context import AppContext
+from kanaal.core.errors import Conflict
 from tests.conftest import Keys, bearer
 
 TEE: dict[str, Any] = {
@@ -191,3 +195,41 @@ def test_unknown_things_answer_404_with_their_code(client: TestClient, keys: Key
     for path, code in paths.items():
         response = client.get(path, headers=bearer(keys.read))
         assert (response.status_code, response.json()["error"]["code"]) == (404, code)
+
+
+def test_a_channel_with_listings_keeps_its_currency(
+    client: TestClient, keys: Keys, webshop: str
+) -> None:
+    client.post("/v1/products", json=TEE, headers=bearer(keys.writer))
+    client.put(f"/v1/listings/{webshop}/TEE-RED-M", json=LISTING, headers=bearer(keys.writer))
+    response = client.patch(f"/v1/channels/{webshop}", json={"currency": "USD"},
+                            headers=bearer(keys.admin))
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "currency_mismatch")
+    channel = client.get(f"/v1/channels/{webshop}", headers=bearer(keys.read)).json()
+    assert channel["currency"] == "EUR"
+
+
+def test_concurrent_creates_of_one_product_store_it_once(ctx: AppContext) -> None:
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def create() -> None:
+        try:
+            create_product(ctx, {**TEE, "variants": [
+                {**v, "cost_price": Decimal(v["cost_price"])} for v in TEE["variants"]]})
+            outcome = "created"
+        except Conflict as exc:
+            outcome = exc.code
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("created") == 1
+    assert set(outcomes) - {"created"} <= {"duplicate_product", "duplicate_sku"}
+    assert len(outcomes) == 8
+    assert _counts(ctx) == {"products": 1, "variants": 2, "channel_listings": 0,
+                            "price_lists": 0, "price_list_tiers": 0}

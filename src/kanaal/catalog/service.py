@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kanaal.catalog import store, store_pricing
@@ -60,6 +61,11 @@ def unit_margin_in(session: Session, *, channel: Channel, sku: str, quantity: in
     return price - Money(variant.cost_price, variant.currency)
 
 
+def listing_currencies_in(session: Session, channel_id: str) -> set[str]:
+    """The currencies the channel's listings are priced in (empty when it lists nothing)."""
+    return store_pricing.listing_currencies(session, channel_id)
+
+
 def price_list_currency_in(session: Session, price_list_id: str) -> str:
     """The currency of a price list; InvalidInput code unknown_price_list when there is none."""
     currency = store_pricing.price_list_currency(session, price_list_id)
@@ -101,6 +107,16 @@ def create_product(ctx: AppContext, fields: dict[str, Any]) -> tuple[Product, li
         problems += check_variant(variant, ["variants", index])
     raise_problems(problems, default_code="invalid_product")
     _refuse_duplicates(items)
+    try:
+        return _insert_product(ctx, product, items)
+    except IntegrityError as exc:
+        # Another request took the handle, a sku or a gtin between our check and our insert.
+        raise Conflict("the handle, a sku or a gtin was taken meanwhile",
+                       code="duplicate_product") from exc
+
+
+def _insert_product(ctx: AppContext, product: Product, items: list[Variant]
+                    ) -> tuple[Product, list[Variant]]:
     with ctx.db.transaction() as session:
         if store.product_id_for_handle(session, product.handle) is not None:
             raise Conflict(f"a product with handle {product.handle!r} exists",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Row, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kanaal.catalog.domain import Listing, PriceList, PriceTier
@@ -35,14 +36,23 @@ def find_listing(session: Session, channel_id: str, sku: str) -> Listing | None:
 
 
 def put_listing(session: Session, listing: Listing, now: datetime) -> None:
-    """Create or replace the listing of a sku on a channel."""
-    session.execute(delete(channel_listings).where(
-        channel_listings.c.channel_id == listing.channel_id,
-        channel_listings.c.sku == listing.sku))
-    session.execute(insert(channel_listings).values(
-        channel_id=listing.channel_id, sku=listing.sku, title=listing.title,
-        description=listing.description, price=listing.price, currency=listing.currency,
-        published=listing.published, url=listing.url, updated_at=now))
+    """Create or replace the listing of a sku on a channel (one upsert statement)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" \
+        else sqlite.insert
+    values = {"channel_id": listing.channel_id, "sku": listing.sku, "title": listing.title,
+              "description": listing.description, "price": listing.price,
+              "currency": listing.currency, "published": listing.published, "url": listing.url,
+              "updated_at": now}
+    stmt = insert(channel_listings).values(**values)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=[channel_listings.c.channel_id, channel_listings.c.sku],
+        set_={k: v for k, v in values.items() if k not in ("channel_id", "sku")}))
+
+
+def listing_currencies(session: Session, channel_id: str) -> set[str]:
+    """The currencies of a channel's listings."""
+    return set(session.execute(select(channel_listings.c.currency).distinct()
+                               .where(channel_listings.c.channel_id == channel_id)).scalars())
 
 
 def insert_price_list(session: Session, price_list: PriceList, now: datetime) -> None:

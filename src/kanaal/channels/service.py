@@ -6,6 +6,7 @@ import dataclasses
 import importlib
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kanaal.channels import store
@@ -62,6 +63,16 @@ def _check_price_list(session: Session, channel: Channel) -> None:
         )
 
 
+def _check_listings(session: Session, channel: Channel) -> None:
+    """A channel with listings keeps its currency: their prices are in it."""
+    from kanaal.catalog.service import listing_currencies_in
+
+    others = listing_currencies_in(session, channel.id) - {channel.currency}
+    if others:
+        raise Conflict(f"the channel has listings priced in {sorted(others)[0]}; change them "
+                       "before the channel's currency", code="currency_mismatch")
+
+
 def _checked(session: Session, channel: Channel, *, except_id: str | None) -> Channel:
     validate_channel(channel)
     if store.handle_taken(session, channel.handle, except_id=except_id):
@@ -85,9 +96,14 @@ def create_channel(ctx: AppContext, fields: dict[str, Any]) -> Channel:
         stock_buffer=fields.get("stock_buffer") or 0,
         quota=fields.get("quota"),
     )
-    with ctx.db.transaction() as session:
-        _checked(session, channel, except_id=None)
-        store.insert_channel(session, channel, ctx.clock.now())
+    try:
+        with ctx.db.transaction() as session:
+            _checked(session, channel, except_id=None)
+            store.insert_channel(session, channel, ctx.clock.now())
+    except IntegrityError as exc:
+        # Another request took the handle between our check and our insert.
+        raise Conflict(f"a channel with handle {channel.handle!r} exists",
+                       code="duplicate_channel") from exc
     return channel
 
 
@@ -96,22 +112,31 @@ def change_channel(ctx: AppContext, id_or_handle: str, changes: dict[str, Any]) 
     unknown = set(changes) - CHANGEABLE
     if unknown:
         raise InvalidInput(f"cannot change {sorted(unknown)}", code="invalid_channel")
-    with ctx.db.transaction() as session:
-        current = store.find_channel(session, id_or_handle, for_update=True)
-        if current is None:
-            raise NotFound(f"no channel {id_or_handle!r}", code="unknown_channel")
-        values = dict(changes)
-        for required in ("handle", "name", "currency", "location_ids", "allocation_strategy",
-                         "stock_buffer"):
-            if required in values and values[required] is None:
-                raise InvalidInput(f"{required} cannot be null", code="invalid_channel")
-        if "allocation_strategy" in values:
-            values["allocation_strategy"] = parse_strategy(values["allocation_strategy"])
-        if "location_ids" in values:
-            values["location_ids"] = tuple(values["location_ids"])
-        channel = dataclasses.replace(current, **values)
-        _checked(session, channel, except_id=current.id)
-        store.update_channel(session, channel, ctx.clock.now())
+    try:
+        with ctx.db.transaction() as session:
+            return _change(session, ctx, id_or_handle, dict(changes))
+    except IntegrityError as exc:
+        raise Conflict("another channel took that handle meanwhile",
+                       code="duplicate_channel") from exc
+
+
+def _change(session: Session, ctx: AppContext, id_or_handle: str,
+            values: dict[str, Any]) -> Channel:
+    current = store.find_channel(session, id_or_handle, for_update=True)
+    if current is None:
+        raise NotFound(f"no channel {id_or_handle!r}", code="unknown_channel")
+    for required in ("handle", "name", "currency", "location_ids", "allocation_strategy",
+                     "stock_buffer"):
+        if required in values and values[required] is None:
+            raise InvalidInput(f"{required} cannot be null", code="invalid_channel")
+    if "allocation_strategy" in values:
+        values["allocation_strategy"] = parse_strategy(values["allocation_strategy"])
+    if "location_ids" in values:
+        values["location_ids"] = tuple(values["location_ids"])
+    channel = dataclasses.replace(current, **values)
+    _checked(session, channel, except_id=current.id)
+    _check_listings(session, channel)
+    store.update_channel(session, channel, ctx.clock.now())
     return channel
 
 
