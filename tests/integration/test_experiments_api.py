@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -217,3 +218,31 @@ def test_a_stopped_experiment_refuses_new_customers_but_keeps_old_ones(
     assert (refused.status_code, refused.json()["error"]["code"]) == (
         409, "experiment_not_running")
     assert row_counts(ctx) == (1, 1, 1)
+
+
+def test_concurrent_first_observations_of_one_customer_all_count(ctx: AppContext) -> None:
+    experiment = service.create_experiment(
+        ctx, name="concurrency", target_kind="trigger", target_name="cart-abandoned",
+        arms=[("control", Decimal("0.5")), ("email", Decimal("0.5"))],
+        metrics=["revenue_per_visitor"])
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def observe() -> None:
+        try:
+            barrier.wait()
+            service.record_observations(ctx, experiment.id, [service.Observation(
+                "cus_same", "revenue_per_visitor", Decimal("12.50"))])
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=observe) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert row_counts(ctx) == (1, 1, 1)
+    with ctx.db.reader() as session:
+        assert store.stored_value(session, experiment.id, "cus_same",
+                                  "revenue_per_visitor") == Decimal("75.00")

@@ -107,11 +107,16 @@ def observe_in(
     if observation.metric is None:
         return arm
     value = observation.value if observation.value is not None else Decimal(1)
+    now = ctx.clock.now()
+    if store.insert_value(session, experiment.id, observation.customer_id, observation.metric,
+                          value, now):
+        return arm
+    # The row exists (perhaps just written by a concurrent request): merge under its lock.
     current = store.stored_value(session, experiment.id, observation.customer_id,
                                  observation.metric)
-    merged = value if current is None else combine(observation.metric, current, value)
-    store.write_value(session, experiment.id, observation.customer_id, observation.metric,
-                      merged, ctx.clock.now(), exists=current is not None)
+    assert current is not None  # values are never deleted
+    store.update_value(session, experiment.id, observation.customer_id, observation.metric,
+                       combine(observation.metric, current, value), now)
     return arm
 
 

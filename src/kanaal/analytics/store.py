@@ -19,6 +19,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from kanaal.analytics.domain import Arm, Experiment
@@ -115,12 +117,24 @@ def stored_arm(session: Session, experiment_id: str, customer_id: str) -> str | 
     ).scalar()
 
 
+def _insert_if_absent(session: Session, table: Table, **values: Any) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING on the primary key; True when the row was new.
+
+    RETURNING tells the two apart on both dialects (psycopg's rowcount does not).
+    """
+    dialect = session.get_bind().dialect.name
+    insert_of = pg_insert if dialect == "postgresql" else sqlite_insert
+    key = next(iter(table.primary_key.columns))
+    statement = insert_of(table).values(**values).on_conflict_do_nothing().returning(key)
+    return session.execute(statement).first() is not None
+
+
 def insert_exposure(
     session: Session, experiment_id: str, customer_id: str, arm: str, at: datetime
-) -> None:
-    """Record the first exposure of a customer (callers check stored_arm first)."""
-    session.execute(insert(exposures).values(
-        experiment_id=experiment_id, customer_id=customer_id, arm=arm, exposed_at=at))
+) -> bool:
+    """Record the first exposure of a customer; a concurrent first exposure is not an error."""
+    return _insert_if_absent(session, exposures, experiment_id=experiment_id,
+                             customer_id=customer_id, arm=arm, exposed_at=at)
 
 
 def stored_value(
@@ -137,21 +151,25 @@ def stored_value(
     return None if value is None else Decimal(value)
 
 
-def write_value(
+def insert_value(
     session: Session, experiment_id: str, customer_id: str, metric: str, value: Decimal,
-    at: datetime, *, exists: bool,
+    at: datetime,
+) -> bool:
+    """Store a customer's first value of a metric; False when one exists already."""
+    return _insert_if_absent(session, metric_values, experiment_id=experiment_id,
+                             customer_id=customer_id, metric=metric, value=value, updated_at=at)
+
+
+def update_value(
+    session: Session, experiment_id: str, customer_id: str, metric: str, value: Decimal,
+    at: datetime,
 ) -> None:
-    """Insert or replace a customer's merged metric value."""
-    if exists:
-        session.execute(update(metric_values).where(
-            metric_values.c.experiment_id == experiment_id,
-            metric_values.c.customer_id == customer_id,
-            metric_values.c.metric == metric,
-        ).values(value=value, updated_at=at))
-    else:
-        session.execute(insert(metric_values).values(
-            experiment_id=experiment_id, customer_id=customer_id, metric=metric, value=value,
-            updated_at=at))
+    """Replace a customer's merged metric value (read it with stored_value first)."""
+    session.execute(update(metric_values).where(
+        metric_values.c.experiment_id == experiment_id,
+        metric_values.c.customer_id == customer_id,
+        metric_values.c.metric == metric,
+    ).values(value=value, updated_at=at))
 
 
 def exposures_per_arm(session: Session, experiment_id: str) -> dict[str, int]:
