@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -9,8 +15,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from kanaal.core.context import AppContext
-from kanaal.core.outbox import add_webhook_endpoint, outbox_messages
+from kanaal.core.outbox import OutboxDispatcher, add_webhook_endpoint, outbox_messages
 from kanaal.customers.service import find_customer_id, recent_events
+from kanaal.orders.service import create_order
 from tests.conftest import Keys, bearer
 from tests.support.inventory import ledger_problems
 from tests.support.orders import (
@@ -236,3 +243,44 @@ def test_returns_put_stock_back_refund_and_finally_mark_the_order_returned(
 def test_unknown_orders_are_404(client: TestClient, keys: Keys, path: str) -> None:
     response = _post(client, keys, path, {"carrier": "PostNL"} if "ship" in path else {})
     assert (response.status_code, response.json()["error"]["code"]) == (404, "unknown_order")
+
+
+class _ThreePL(BaseHTTPRequestHandler):
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server API
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _ThreePL.received.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        return
+
+
+def test_the_3pl_receives_a_signed_fulfilment_request_after_commit(ctx: AppContext) -> None:
+    shop = build_retailer(ctx)
+    _ThreePL.received = []
+    server = HTTPServer(("127.0.0.1", 0), _ThreePL)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    add_webhook_endpoint(ctx.db, ids=ctx.ids, clock=ctx.clock,
+                         url=f"http://127.0.0.1:{server.server_port}/orders",
+                         topics=["fulfilment.requested"], secret="3pl-secret")
+    # Through the service, so that no app's background dispatcher competes for the message.
+    order, created = create_order(ctx, order_body(shop.channel("tpl"), ("TEE", 1)),
+                                  idempotency_key=None)
+    assert created
+    try:
+        delivered = asyncio.run(OutboxDispatcher(ctx.db, ctx.clock).deliver_due())
+    finally:
+        server.shutdown()
+    assert delivered == 1
+    [(headers, body)] = _ThreePL.received
+    timestamp, signature = (part.split("=", 1)[1]
+                            for part in headers["Kanaal-Signature"].split(","))
+    expected = hmac.new(b"3pl-secret", f"{timestamp}.".encode() + body, hashlib.sha256)
+    assert hmac.compare_digest(signature, expected.hexdigest())
+    assert headers["Kanaal-Topic"] == "fulfilment.requested"
+    payload = json.loads(body)
+    assert (payload["data"]["order_id"], payload["data"]["lines"][0]["sku"]) == (order["id"],
+                                                                                 "TEE")

@@ -25,6 +25,7 @@ from kanaal.orders.domain import (
     attributed_brand,
     can_transition,
     check_channel_fields,
+    check_unit_price,
     ensure_shipment_transition,
     ensure_transition,
     fully_returned,
@@ -233,3 +234,15 @@ def test_an_address_needs_both_coordinates_or_neither() -> None:
     with pytest.raises(InvalidInput) as err:
         destination_of({"latitude": 52.1})
     assert err.value.code == "invalid_coordinates"
+
+
+def test_unit_prices_and_totals_fit_the_money_columns() -> None:
+    check_unit_price(Decimal("0.1234"), where="lines[0]")
+    for bad in (Decimal("-0.01"), Decimal("0.12345"), Decimal("1000000000000")):
+        with pytest.raises(InvalidInput) as err:
+            check_unit_price(bad, where="lines[0]")
+        assert err.value.code == "invalid_amount"
+    huge = [OrderLine("a", "TEE", 10_000, Decimal("100000000"))]
+    with pytest.raises(InvalidInput) as too_large:
+        order_totals(huge)
+    assert too_large.value.code == "amount_too_large"

@@ -14,6 +14,9 @@ from kanaal.core.money import quantize
 
 MAX_LINES = 200
 MAX_LINE_QUANTITY = 10_000
+# The money columns hold 12 digits before the point; unit prices carry at most 4 decimals.
+MAX_AMOUNT = Decimal("999999999999.99")
+UNIT_PRICE_PLACES = 4
 
 
 class OrderStatus(StrEnum):
@@ -132,7 +135,21 @@ def order_totals(lines: Iterable[OrderLine], shipping: Decimal = Decimal("0")) -
         raise InvalidInput("shipping must not be negative", code="invalid_amount")
     subtotal = quantize(sum((line.line_total for line in lines), Decimal("0")))
     shipping = quantize(shipping)
-    return Totals(subtotal=subtotal, shipping=shipping, total=subtotal + shipping)
+    total = subtotal + shipping
+    if total > MAX_AMOUNT:
+        raise InvalidInput(f"an order total is at most {MAX_AMOUNT}", code="amount_too_large")
+    return Totals(subtotal=subtotal, shipping=shipping, total=total)
+
+
+def check_unit_price(price: Decimal, *, where: str) -> None:
+    """A unit price is 0 or more, below MAX_AMOUNT, with at most 4 decimals."""
+    exponent = price.as_tuple().exponent
+    if price < 0 or price > MAX_AMOUNT or (isinstance(exponent, int)
+                                           and exponent < -UNIT_PRICE_PLACES):
+        raise InvalidInput(
+            f"{where}: a unit price is 0 to {MAX_AMOUNT} with at most "
+            f"{UNIT_PRICE_PLACES} decimals", code="invalid_amount",
+            details=[{"loc": [where, "unit_price"], "value": str(price)}])
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from kanaal.orders.domain import (
     OrderStatus,
     attributed_brand,
     check_channel_fields,
+    check_unit_price,
     ensure_transition,
     order_completed_properties,
     order_totals,
@@ -81,9 +82,7 @@ def _price_lines(
                 raise InvalidInput("only marketplace imports bring their own prices",
                                    code="price_not_accepted", details=_where(i, "unit_price"))
             unit_price = to_decimal(raw["unit_price"], field=f"lines[{i}].unit_price")
-            if unit_price < 0:
-                raise InvalidInput("a price must not be negative", code="invalid_amount",
-                                   details=_where(i, "unit_price"))
+            check_unit_price(unit_price, where=f"lines[{i}]")
         else:
             price = unit_price_in(session, channel=channel, sku=sku, quantity=quantity,
                                   customer_group=request.get("customer_group"))
