@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from kanaal.core.errors import InvalidInput
@@ -55,6 +56,7 @@ def identity_hash(identity: Identity) -> str:
     return hashlib.sha256(f"{identity.type}:{identity.value}".encode()).hexdigest()
 
 
+@lru_cache(maxsize=1024)
 def valid_identity_type(name: str) -> bool:
     """Identity types are short lower-case snake_case names."""
     return _TYPE_PATTERN.fullmatch(name) is not None
@@ -69,8 +71,18 @@ class IdentityRules:
     other_limit: int = DEFAULT_OTHER_LIMIT
     blocked_patterns: tuple[re.Pattern[str], ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ranks", {})
+
     def rank(self, identity_type: str) -> float:
         """Position in the priority order (lower is more important)."""
+        ranks: dict[str, float] = self._ranks  # type: ignore[attr-defined]
+        found = ranks.get(identity_type)
+        if found is None:
+            found = ranks[identity_type] = self._rank(identity_type)
+        return found
+
+    def _rank(self, identity_type: str) -> float:
         if identity_type in self.priority:
             return float(self.priority.index(identity_type))
         if LOYALTY_CARD in self.priority:
@@ -85,10 +97,12 @@ class IdentityRules:
 
     def is_blocked(self, value: str) -> bool:
         """True for junk values (empty, 'null', 'anonymous', ...) and configured patterns."""
-        folded = value.strip().lower()
-        if folded in BLOCKED_VALUES:
+        if value.strip().lower() in BLOCKED_VALUES:
             return True
-        return any(pattern.fullmatch(value) for pattern in self.blocked_patterns)
+        for pattern in self.blocked_patterns:
+            if pattern.fullmatch(value):
+                return True
+        return False
 
 
 def rules_from_config(config: Mapping[str, Any]) -> IdentityRules:
@@ -250,6 +264,11 @@ class IdentityGraph:
         An event without identities or anchor lands on a new customer of its own.
         """
         anchor = None if anchor is None else self.find(anchor)
+        if anchor is None and identities:
+            # Fast path (most events): every identity already points at the same customer.
+            first = self.owner(identities[0])
+            if first is not None and all(self.owner(i) == first for i in identities[1:]):
+                return Stitched(first, False, (), ())
         resolution = resolve(
             identities, owner=self.owner,
             counts=lambda c: self.counts.get(c, Counter()), rules=self.rules, anchor=anchor,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,7 +50,7 @@ def ingest_in(session: Session, ctx: AppContext, events: list[IncomingEvent]) ->
     report = IngestReport()
     fresh = _without_duplicates(session, events, report)
     fresh = _apply_suppressions(session, fresh)
-    graph = IdentityGraph(identity_rules(ctx), lambda: ctx.ids.new("cus"))
+    graph = IdentityGraph(identity_rules(ctx), _customer_ids(ctx))
     identities = list({identity for event in fresh for identity in event.identities})
     for identity, customer_id in store.owners_of(session, identities):
         graph.load(identity, customer_id)
@@ -76,6 +78,19 @@ def ingest_in(session: Session, ctx: AppContext, events: list[IncomingEvent]) ->
     return report
 
 
+def _customer_ids(ctx: AppContext) -> Callable[[], str]:
+    """New customer ids for one batch: one generated id, suffixed (unique, time-ordered)."""
+    base: list[str] = []
+    counter = itertools.count()
+
+    def new() -> str:
+        if not base:
+            base.append(ctx.ids.new("cus"))
+        return f"{base[0]}{next(counter):05d}"
+
+    return new
+
+
 def _without_duplicates(
     session: Session, events: list[IncomingEvent], report: IngestReport
 ) -> list[IncomingEvent]:
@@ -93,9 +108,9 @@ def _without_duplicates(
 
 def _apply_suppressions(session: Session, events: list[IncomingEvent]) -> list[IncomingEvent]:
     """Drop (intake) or strip (internal) erased identities; a consent lifts the suppression."""
-    hashes = {identity_hash(i): i for event in events for i in event.identities}
-    if not hashes:
+    if not store.any_suppressions(session):
         return events
+    hashes = {identity_hash(i): i for event in events for i in event.identities}
     suppressed = store.suppressed_hashes(session, list(hashes))
     if not suppressed:
         return events
@@ -151,7 +166,9 @@ def _write(
          "source": sources.get((identity.type, identity.value), ""), "created_at": now}
         for identity, owner in graph.attached
     ])
-    store.insert_events(session, [_event_row(ctx, event, graph.find(landed[i]))
+    # One generated id per batch, suffixed per event: unique and still time-ordered.
+    base = ctx.ids.new("evt")
+    store.insert_events(session, [_event_row(f"{base}{i:05d}", event, graph.find(landed[i]))
                                   for i, event in enumerate(events)])
     _write_traits(session, graph, events, landed, now)
     store.touch_seen(session, [
@@ -171,9 +188,9 @@ def _identity_sources(graph: IdentityGraph, events: list[IncomingEvent]) -> dict
     return sources
 
 
-def _event_row(ctx: AppContext, event: IncomingEvent, customer_id: str) -> dict[str, Any]:
+def _event_row(event_id: str, event: IncomingEvent, customer_id: str) -> dict[str, Any]:
     return {
-        "id": ctx.ids.new("evt"), "customer_id": customer_id, "source": event.source,
+        "id": event_id, "customer_id": customer_id, "source": event.source,
         "message_id": event.message_id, "type": event.type, "event": event.event,
         "name": event.name, "channel": event.channel, "user_id": event.user_id,
         "anonymous_id": event.anonymous_id, "properties": event.properties,

@@ -56,8 +56,6 @@ def make_identity(
     """A normalised identity, or None when the type is malformed or the value blocked/invalid."""
     if not valid_identity_type(identity_type):
         return None
-    if isinstance(raw, str) and rules.is_blocked(raw):
-        return None
     value = normalize_value(identity_type, raw, region=region)
     if value is None or rules.is_blocked(value):
         return None

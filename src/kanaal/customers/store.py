@@ -6,9 +6,10 @@ Nothing here commits; services own the transactions.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -20,13 +21,9 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     and_,
-    bindparam,
-    case,
     delete,
-    func,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -126,6 +123,54 @@ def _insert(session: Session, table: Table) -> Any:
     return sqlite.insert(table)
 
 
+# The intake hot path talks to the driver directly: SQLAlchemy's per-row parameter processing
+# costs more than the insert itself. Values are converted here exactly as the column types do.
+
+
+class _Driver:
+    """Placeholders and value conversion for the session's DBAPI (sqlite3 or psycopg)."""
+
+    def __init__(self, session: Session) -> None:
+        self.connection = session.connection()
+        self.sqlite = self.connection.dialect.name == "sqlite"
+        self.mark = "?" if self.connection.dialect.paramstyle == "qmark" else "%s"
+        self._times: dict[datetime, str] = {}
+
+    def marks(self, count: int) -> str:
+        return ", ".join([self.mark] * count)
+
+    def time(self, value: datetime | None) -> Any:
+        if value is None or not self.sqlite:
+            return value
+        text = self._times.get(value)
+        if text is None:
+            # SQLite: naive UTC in SQLAlchemy's DATETIME storage format (string order = time).
+            v = value.astimezone(UTC) if value.utcoffset() else value
+            text = self._times[value] = (
+                f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:"
+                f"{v.second:02d}.{v.microsecond:06d}"
+            )
+        return text
+
+    def many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        if rows:
+            self.connection.exec_driver_sql(sql, list(rows))
+
+    def select_in(
+        self, head: str, fixed: tuple[Any, ...], values: Sequence[Any], tail: str = ""
+    ) -> list[Any]:
+        """Run `head IN (values...) tail` for chunks of `values`; all rows found."""
+        found: list[Any] = []
+        for chunk in _chunks(values):
+            statement = f"{head} IN ({self.marks(len(chunk))}) {tail}"
+            found.extend(self.connection.exec_driver_sql(statement, (*fixed, *chunk)).all())
+        return found
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 # ---------------------------------------------------------------- intake queries
 
 
@@ -136,63 +181,57 @@ def existing_message_ids(
     by_source: dict[str, list[str]] = defaultdict(list)
     for source, message_id in pairs:
         by_source[source].append(message_id)
+    driver = _Driver(session)
     found: set[tuple[str, str]] = set()
     for source, message_ids in by_source.items():
-        for chunk in _chunks(message_ids):
-            rows = session.execute(
-                select(customer_events.c.message_id).where(
-                    customer_events.c.source == source, customer_events.c.message_id.in_(chunk)
-                )
-            )
-            found.update((source, row[0]) for row in rows)
+        rows = driver.select_in(
+            f"SELECT message_id FROM customer_events WHERE source = {driver.mark} AND message_id",
+            (source,), message_ids,
+        )
+        found.update((source, row[0]) for row in rows)
     return found
 
 
 def owners_of(session: Session, identities: Sequence[Identity]) -> list[tuple[Identity, str]]:
-    """The stored customer of each identity that has one."""
+    """The stored customer of each identity that has one (one indexed query per type)."""
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for identity in identities:
+        by_type[identity.type].append(identity.value)
+    driver = _Driver(session)
     found: list[tuple[Identity, str]] = []
-    for chunk in _chunks(identities):
-        rows = session.execute(
-            select(
-                customer_identities.c.type, customer_identities.c.value,
-                customer_identities.c.customer_id,
-            ).where(
-                tuple_(customer_identities.c.type, customer_identities.c.value).in_(
-                    [(i.type, i.value) for i in chunk]
-                )
-            )
+    for identity_type, values in by_type.items():
+        rows = driver.select_in(
+            f"SELECT value, customer_id FROM customer_identities WHERE type = {driver.mark} "
+            "AND value", (identity_type,), values,
         )
-        found.extend((Identity(row[0], row[1]), row[2]) for row in rows)
+        found.extend((Identity(identity_type, row[0]), row[1]) for row in rows)
     return found
 
 
 def identity_counts(session: Session, customer_ids: Sequence[str]) -> dict[str, dict[str, int]]:
     """Identities per type held by each customer."""
     counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for chunk in _chunks(customer_ids):
-        rows = session.execute(
-            select(
-                customer_identities.c.customer_id, customer_identities.c.type, func.count()
-            )
-            .where(customer_identities.c.customer_id.in_(chunk))
-            .group_by(customer_identities.c.customer_id, customer_identities.c.type)
-        )
-        for customer_id, identity_type, count in rows:
-            counts[customer_id][identity_type] = int(count)
+    rows = _Driver(session).select_in(
+        "SELECT customer_id, type, count(*) FROM customer_identities WHERE customer_id", (),
+        customer_ids, "GROUP BY customer_id, type",
+    )
+    for customer_id, identity_type, count in rows:
+        counts[customer_id][identity_type] = int(count)
     return dict(counts)
+
+
+def any_suppressions(session: Session) -> bool:
+    """Whether any identity is suppressed at all (lets intake skip hashing when none is)."""
+    return session.execute(select(identity_suppressions.c.identity_hash).limit(1)).first() \
+        is not None
 
 
 def suppressed_hashes(session: Session, hashes: Sequence[str]) -> set[str]:
     """Which identity hashes are suppressed."""
-    found: set[str] = set()
-    for chunk in _chunks(hashes):
-        rows = session.execute(
-            select(identity_suppressions.c.identity_hash).where(
-                identity_suppressions.c.identity_hash.in_(chunk)
-            )
-        )
-        found.update(row[0] for row in rows)
-    return found
+    rows = _Driver(session).select_in(
+        "SELECT identity_hash FROM identity_suppressions WHERE identity_hash", (), hashes
+    )
+    return {row[0] for row in rows}
 
 
 def lift_suppressions(session: Session, hashes: Sequence[str]) -> None:
@@ -232,25 +271,43 @@ def survivors(session: Session, customer_ids: Sequence[str]) -> dict[str, str]:
 
 def insert_customers(session: Session, rows: list[dict[str, Any]]) -> None:
     """Create customers (id, created_at, first/last seen, merged_into)."""
-    if rows:
-        session.execute(customers.insert(), rows)
+    driver = _Driver(session)
+    driver.many(
+        "INSERT INTO customers (id, created_at, first_seen_at, last_seen_at, merged_into) "
+        f"VALUES ({driver.marks(5)})",
+        [(r["id"], driver.time(r["created_at"]), driver.time(r["first_seen_at"]),
+          driver.time(r["last_seen_at"]), r["merged_into"]) for r in rows],
+    )
 
 
 def insert_identities(session: Session, rows: list[dict[str, Any]]) -> None:
     """Attach identities (type, value, customer_id, source, created_at)."""
-    if rows:
-        session.execute(customer_identities.insert(), rows)
+    driver = _Driver(session)
+    driver.many(
+        "INSERT INTO customer_identities (type, value, customer_id, source, created_at) "
+        f"VALUES ({driver.marks(5)})",
+        [(r["type"], r["value"], r["customer_id"], r["source"], driver.time(r["created_at"]))
+         for r in rows],
+    )
+
+
+_EVENT_COLUMNS = ("id", "customer_id", "source", "message_id", "type", "event", "name",
+                  "channel", "user_id", "anonymous_id", "properties", "traits", "context",
+                  "timestamp", "received_at")
 
 
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append events; a (source, message_id) already stored is skipped by the constraint."""
-    if rows:
-        session.execute(
-            _insert(session, customer_events).on_conflict_do_nothing(
-                index_elements=["source", "message_id"]
-            ),
-            rows,
-        )
+    driver = _Driver(session)
+    driver.many(
+        f"INSERT INTO customer_events ({', '.join(_EVENT_COLUMNS)}) "
+        f"VALUES ({driver.marks(len(_EVENT_COLUMNS))}) "
+        "ON CONFLICT (source, message_id) DO NOTHING",
+        [(r["id"], r["customer_id"], r["source"], r["message_id"], r["type"], r["event"],
+          r["name"], r["channel"], r["user_id"], r["anonymous_id"], _json(r["properties"]),
+          _json(r["traits"]), _json(r["context"]), driver.time(r["timestamp"]),
+          driver.time(r["received_at"])) for r in rows],
+    )
 
 
 def insert_merges(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -261,53 +318,36 @@ def insert_merges(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def upsert_traits(session: Session, rows: list[dict[str, Any]]) -> None:
     """Set traits (customer_id, name, value, source, updated_at), replacing older values."""
-    if not rows:
-        return
-    statement = _insert(session, customer_traits)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["customer_id", "name"],
-            set_={
-                "value": statement.excluded.value,
-                "source": statement.excluded.source,
-                "updated_at": statement.excluded.updated_at,
-            },
-        ),
-        rows,
+    driver = _Driver(session)
+    driver.many(
+        "INSERT INTO customer_traits (customer_id, name, value, source, updated_at) "
+        f"VALUES ({driver.marks(5)}) ON CONFLICT (customer_id, name) DO UPDATE SET "
+        "value = excluded.value, source = excluded.source, updated_at = excluded.updated_at",
+        [(r["customer_id"], r["name"], _json(r["value"]), r["source"],
+          driver.time(r["updated_at"])) for r in rows],
     )
 
 
 def delete_traits(session: Session, pairs: Sequence[tuple[str, str]]) -> None:
     """Remove traits given as (customer_id, name)."""
-    for customer_id, name in pairs:
-        session.execute(
-            delete(customer_traits).where(
-                customer_traits.c.customer_id == customer_id, customer_traits.c.name == name
-            )
-        )
+    driver = _Driver(session)
+    driver.many(
+        f"DELETE FROM customer_traits WHERE customer_id = {driver.mark} AND name = {driver.mark}",
+        list(pairs),
+    )
 
 
 def touch_seen(session: Session, rows: list[dict[str, Any]]) -> None:
     """Widen first/last seen of existing customers (cid, first, last)."""
-    if not rows:
-        return
-    first, last = bindparam("first", type_=UtcDateTime), bindparam("last", type_=UtcDateTime)
-    session.execute(
-        update(customers)
-        .where(customers.c.id == bindparam("cid"))
-        .values(
-            first_seen_at=case(
-                (or_(customers.c.first_seen_at.is_(None), customers.c.first_seen_at > first),
-                 first),
-                else_=customers.c.first_seen_at,
-            ),
-            last_seen_at=case(
-                (or_(customers.c.last_seen_at.is_(None), customers.c.last_seen_at < last), last),
-                else_=customers.c.last_seen_at,
-            ),
-        )
-        .execution_options(synchronize_session=False),
-        rows,
+    driver = _Driver(session)
+    m = driver.mark
+    driver.many(
+        f"UPDATE customers SET first_seen_at = CASE WHEN first_seen_at IS NULL OR "
+        f"first_seen_at > {m} THEN {m} ELSE first_seen_at END, last_seen_at = CASE WHEN "
+        f"last_seen_at IS NULL OR last_seen_at < {m} THEN {m} ELSE last_seen_at END "
+        f"WHERE id = {m}",
+        [(driver.time(r["first"]), driver.time(r["first"]), driver.time(r["last"]),
+          driver.time(r["last"]), r["cid"]) for r in rows],
     )
 
 

@@ -1,0 +1,249 @@
+"""Event intake throughput on SQLite: HTTP /v1/batch and in-process, beside a raw insert.
+
+    .venv/bin/python -m bench.collect [--batches 400] [--clients 8] [--seed 7]
+
+Three fresh SQLite databases, the same synthetic Segment batches (100 events each: 80% track,
+10% page, 10% identify with email; anonymous ids from a pool, so events stitch onto existing
+customers as well as new ones):
+
+1. raw: sqlite3 `executemany` of the very rows Kanaal stores into `customer_events` (values
+   prepared before timing), one transaction per 100 rows: the floor-cost baseline.
+2. in-process: `kanaal.collect.service.collect` per batch (JSON parse, validation, dedupe,
+   identity stitching, traits, events; one transaction per batch).
+3. HTTP: a real uvicorn (`kanaal.app:create_app`) on 127.0.0.1 started by this script, 8
+   concurrent clients posting pre-encoded batches with HTTP Basic write keys.
+
+Prints events/s for each and the ratios. Goals: HTTP >= 5,000 events/s; in-process >= 0.3x raw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import random
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from kanaal.collect.service import collect
+from kanaal.config import Settings
+from kanaal.core.auth import KeyKind, SourceKind
+from kanaal.core.context import build_context
+from kanaal.core.keys import issue_key
+from kanaal.core.live import open_live_store
+from kanaal.migrations.runner import upgrade
+
+BATCH = 100
+EVENTS = ["Product Viewed", "Product Added", "Products Searched", "Checkout Started",
+          "Order Completed"]
+
+
+def basic(key: str) -> dict[str, str]:
+    """HTTP Basic header with the write key as username, as Segment clients send it."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_batches(count: int, seed: int, prefix: str) -> list[list[dict[str, Any]]]:
+    """Synthetic Segment batches; message ids are unique within `prefix`."""
+    rng = random.Random(seed)
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    batches = []
+    for b in range(count):
+        batch = []
+        for n in range(BATCH):
+            visitor = rng.randrange(20_000)
+            stamp = (start + timedelta(seconds=b * BATCH + n)).isoformat()
+            common = {"anonymousId": f"anon-{visitor}", "messageId": f"{prefix}-{b}-{n}",
+                      "timestamp": stamp,
+                      "context": {"library": {"name": "bench", "version": "1"},
+                                  "ip": "203.0.113.7", "page": {"path": f"/p/{visitor % 500}"}}}
+            roll = rng.random()
+            if roll < 0.8:
+                batch.append({**common, "type": "track", "event": rng.choice(EVENTS),
+                              "properties": {"sku": f"SKU-{rng.randrange(5000)}",
+                                             "price": round(rng.uniform(5, 500), 2),
+                                             "currency": "EUR"}})
+            elif roll < 0.9:
+                batch.append({**common, "type": "page", "name": "Product",
+                              "properties": {"url": f"https://shop.example/p/{visitor}"}})
+            else:
+                batch.append({**common, "type": "identify", "userId": f"user-{visitor}",
+                              "traits": {"email": f"person{visitor}@example.com",
+                                         "first_name": "Sam"}})
+        batches.append(batch)
+    return batches
+
+
+def fresh_settings(directory: Path) -> Settings:
+    """Settings for a new, migrated SQLite database in `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    settings = Settings(database_url=f"sqlite:///{directory / 'kanaal.db'}", data_dir=directory,
+                        auto_migrate=False)
+    ctx = build_context(settings)
+    upgrade(ctx.db)
+    ctx.db.dispose()
+    return settings
+
+
+def write_key(settings: Settings) -> str:
+    """Issue a web write key in the database of `settings`."""
+    ctx = build_context(settings)
+    raw = issue_key(ctx.db, source_name="web", source_kind=SourceKind.WEB, kind=KeyKind.WRITE,
+                    scopes=frozenset(), ids=ctx.ids, clock=ctx.clock).raw
+    ctx.db.dispose()
+    return raw
+
+
+def stored_events(path: Path) -> int:
+    """Rows in customer_events."""
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT count(*) FROM customer_events").fetchone()[0])
+
+
+def bench_raw(directory: Path, batches: list[list[dict[str, Any]]]) -> float:
+    """Events/s of sqlite3 executemany of the stored rows, one transaction per batch."""
+    fresh_settings(directory)
+    received = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    rows = [
+        [(f"evt_{b}_{n}", f"cus_{e['anonymousId']}", "src_web", e["messageId"], e["type"],
+          e.get("event"), e.get("name"), "web", e.get("userId"), e["anonymousId"],
+          json.dumps(e.get("properties", {})), json.dumps(e.get("traits", {})),
+          json.dumps(e["context"]), e["timestamp"][:19].replace("T", " "), received)
+         for n, e in enumerate(batch)]
+        for b, batch in enumerate(batches)
+    ]
+    conn = sqlite3.connect(directory / "kanaal.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    sql = ("INSERT INTO customer_events (id, customer_id, source, message_id, type, event, name,"
+           " channel, user_id, anonymous_id, properties, traits, context, timestamp,"
+           " received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+    started = time.perf_counter()
+    for batch_rows in rows:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(sql, batch_rows)
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    assert stored_events(directory / "kanaal.db") == len(batches) * BATCH
+    return len(batches) * BATCH / elapsed
+
+
+def bench_in_process(directory: Path, batches: list[list[dict[str, Any]]]) -> float:
+    """Events/s through kanaal.collect.service.collect, one call per batch."""
+    settings = fresh_settings(directory)
+    auth = basic(write_key(settings))["Authorization"]
+    ctx = build_context(settings, live=open_live_store(None))
+    ctx.settings.rate_limit_per_second = ctx.settings.rate_limit_burst = 1e9
+    bodies = [json.dumps({"batch": batch}).encode() for batch in batches]
+    started = time.perf_counter()
+    for body in bodies:
+        collect(ctx, "batch", body, authorization=auth, content_encoding=None)
+    elapsed = time.perf_counter() - started
+    ctx.db.dispose()
+    assert stored_events(directory / "kanaal.db") == len(batches) * BATCH
+    return len(batches) * BATCH / elapsed
+
+
+def bench_http(directory: Path, batches: list[list[dict[str, Any]]], clients: int
+               ) -> tuple[float, int]:
+    """Events/s through a real uvicorn with `clients` concurrent posters; also 429s seen."""
+    settings = fresh_settings(directory)
+    headers = {**basic(write_key(settings)), "Content-Type": "application/json"}
+    port = free_port()
+    env = {**os.environ, "KANAAL_DATABASE_URL": settings.sqlalchemy_url(),
+           "KANAAL_DATA_DIR": str(directory), "KANAAL_AUTO_MIGRATE": "false",
+           "KANAAL_LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "kanaal.app:create_app", "--factory", "--host",
+         "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"],
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        bodies = [json.dumps({"batch": batch}).encode() for batch in batches]
+        warmup, measured = bodies[:clients], bodies[clients:]
+        limited = [0]
+        lock = threading.Lock()
+
+        def worker(share: list[bytes]) -> None:
+            with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
+                for body in share:
+                    while True:
+                        response = http.post("/v1/batch", content=body)
+                        if response.status_code != 429:
+                            break
+                        with lock:
+                            limited[0] += 1
+                        time.sleep(float(response.headers.get("Retry-After", "1")))
+                    response.raise_for_status()
+
+        for body in warmup:
+            httpx.post(f"{url}/v1/batch", content=body, headers=headers).raise_for_status()
+        threads = [threading.Thread(target=worker, args=(measured[i::clients],))
+                   for i in range(clients)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert stored_events(directory / "kanaal.db") == len(batches) * BATCH
+    return len(measured) * BATCH / elapsed, limited[0]
+
+
+def main() -> None:
+    """Run the three measurements and print events/s and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=400)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    batches = make_batches(args.batches, args.seed, "b")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        raw = bench_raw(root / "raw", batches)
+        in_process = bench_in_process(root / "inproc", batches)
+        http, limited = bench_http(root / "http", batches, args.clients)
+    events = args.batches * BATCH
+    print(f"events: {events:,} in batches of {BATCH}; HTTP with {args.clients} clients")
+    print(f"raw sqlite3 executemany:    {raw:>10,.0f} events/s")
+    print(f"in-process collect():       {in_process:>10,.0f} events/s  "
+          f"({in_process / raw:.2f}x raw; goal >= 0.30x)")
+    print(f"HTTP /v1/batch (uvicorn):   {http:>10,.0f} events/s  "
+          f"({http / raw:.2f}x raw; goal >= 5,000 events/s){'' if not limited else ''}")
+    print(f"429 answers during HTTP run: {limited}")
+
+
+if __name__ == "__main__":
+    main()
