@@ -94,7 +94,7 @@ def test_agent_takes_a_live_callback_sees_the_web_visit_and_logs_a_sale(
             callback_id = created.json()["id"]
             page.wait_for_selector(f"tr[data-callback-id='{callback_id}']", timeout=15000)
             assert page.evaluate("window.kanaalNoReload") is True
-            assert page.get_by_test_id("queue-count").inner_text() == "1 waiting"
+            assert page.get_by_test_id("queue-count").inner_text() == "1 due now"
             assert "+31612345678" in page.locator("#callback-queue").inner_text()
             _shot(page, ctx, "desk-queue.png")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -245,10 +246,25 @@ def test_the_queue_shows_the_callbacks_of_the_agents_skills(
     sign_in(client)
     fragment = client.get("/desk/partials/queue")
     assert fragment.status_code == 200
-    assert "1 waiting" in fragment.text
+    assert "1 due now" in fragment.text
     assert "Wants a quote for 12 chairs" in fragment.text and PHONE in fragment.text
     assert "Broken hinge" not in fragment.text
     assert "Set yourself to Available to take callbacks." in fragment.text
+
+
+def test_a_callback_in_a_later_slot_is_listed_as_scheduled_and_not_taken_yet(
+    ctx: AppContext, client: TestClient, clock: ManualClock,
+) -> None:
+    make_queue(ctx)
+    make_agent(ctx)
+    cc.create_callback(ctx, customer_id=None, phone=PHONE, queue="sales-callbacks",
+                       slot_start=clock.now() + timedelta(hours=2), context={})
+    sign_in(client)
+    csrf = desk_csrf(client)
+    client.post("/desk/state", data={"state": "available", "csrf_token": csrf})
+    fragment = client.get("/desk/partials/queue").text
+    assert "0 due now, 1 scheduled" in fragment and "Nothing is due right now." in fragment
+    assert "disabled" in fragment
 
 
 def test_accept_next_with_an_empty_queue_says_so(ctx: AppContext, client: TestClient) -> None:

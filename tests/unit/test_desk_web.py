@@ -17,7 +17,7 @@ from kanaal.core.live import MemoryLiveStore
 from kanaal.web.render import format_money, format_when, render_text
 from kanaal.web.secrets import secret_key
 from kanaal.web.session import SessionCodec, WebSession, check_csrf
-from kanaal.web.sse import SHUTDOWN_KEY, format_event, live_events
+from kanaal.web.sse import SHUTDOWN_KEY, fanout, format_event, live_events
 
 SECRET = "s" * 48
 
@@ -193,3 +193,24 @@ def test_a_stream_closed_by_the_client_unsubscribes() -> None:
 
     asyncio.run(scenario())
     assert ctx.live._subscribers["contact_center"] == []
+
+
+def test_every_stream_of_a_process_shares_one_live_subscription() -> None:
+    ctx = Ctx()
+
+    async def scenario() -> list[int]:
+        first = live_events(ctx, "contact_center", select,  # type: ignore[arg-type]
+                            heartbeat_seconds=3600, lifetime_seconds=3600)
+        second = live_events(ctx, "contact_center", select,  # type: ignore[arg-type]
+                             heartbeat_seconds=3600, lifetime_seconds=3600)
+        await anext(first)
+        await anext(second)
+        counts = [len(ctx.live._subscribers["contact_center"]),
+                  fanout(ctx, "contact_center").listeners]  # type: ignore[arg-type]
+        await first.aclose()
+        counts.append(len(ctx.live._subscribers["contact_center"]))
+        await second.aclose()
+        counts.append(len(ctx.live._subscribers["contact_center"]))
+        return counts
+
+    assert asyncio.run(scenario()) == [1, 2, 1, 0]

@@ -27,6 +27,10 @@ from kanaal.customers.service import recent_events
 
 LIVE_CHANNEL = cc.LIVE_CHANNEL
 TIMELINE_LIMIT = 50
+# Rows of the queue table; the agent takes work with "accept next", not by scrolling.
+QUEUE_ROWS = 50
+# Calls in progress scanned to find the agent's own (the service has no per-agent lookup).
+ASSIGNED_SCAN = 5000
 
 STATE_LABELS = {
     AgentState.AVAILABLE.value: "Available",
@@ -54,7 +58,8 @@ def _queue_names(ctx: AppContext, agent: Agent) -> set[str]:
 
 def _active_interaction(ctx: AppContext, agent: Agent) -> str | None:
     """The interaction of the callback this agent is on (assigned and not yet completed)."""
-    for callback in cc.list_callbacks(ctx, status=CallbackStatus.ASSIGNED.value):
+    assigned = cc.list_callbacks(ctx, status=CallbackStatus.ASSIGNED.value, limit=ASSIGNED_SCAN)
+    for callback in assigned:
         if callback.agent_id == agent.id and callback.interaction_id:
             return callback.interaction_id
     return None
@@ -65,9 +70,11 @@ def desk_context(ctx: AppContext, agent_id: str) -> dict[str, Any]:
     agent = cc.get_agent(ctx, agent_id)
     names = _queue_names(ctx, agent)
     now = ctx.clock.now()
-    callbacks: list[Callback] = [
-        c for c in cc.list_callbacks(ctx, status=CallbackStatus.QUEUED.value) if c.queue in names
-    ]
+    callbacks: list[Callback] = []
+    for name in sorted(names):
+        callbacks.extend(cc.list_callbacks(
+            ctx, status=CallbackStatus.QUEUED.value, queue=name, limit=QUEUE_ROWS))
+    callbacks.sort(key=lambda c: (c.due_at, c.id))
     due = [c for c in callbacks if c.due_at <= now]
     if agent.state is not AgentState.AVAILABLE:
         hint = "Set yourself to Available to take callbacks."
@@ -80,7 +87,8 @@ def desk_context(ctx: AppContext, agent_id: str) -> dict[str, Any]:
         "agent": agent,
         "state_labels": STATE_LABELS,
         "state_choices": state_choices(agent),
-        "callbacks": callbacks,
+        "callbacks": callbacks[:QUEUE_ROWS],
+        "more_callbacks": max(0, len(callbacks) - QUEUE_ROWS),
         "due_count": len(due),
         "can_accept": not hint,
         "accept_hint": hint,

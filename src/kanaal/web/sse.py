@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from kanaal.core.context import AppContext
 
 SHUTDOWN_KEY = "web.shutdown"
+_FANOUT_KEY = "web.fanout"
 RECONNECT_MILLISECONDS = 2000
 _QUEUE_SIZE = 256
 
@@ -29,6 +31,62 @@ async def remember_shutdown(ctx: AppContext, stop: asyncio.Event) -> None:
     """Background worker: keeps the app's stop event where streams can see it."""
     ctx.state[SHUTDOWN_KEY] = stop
     await stop.wait()
+
+
+class Fanout:
+    """One live-store subscription per channel and process, shared by every open stream.
+
+    With Redis each subscription is a connection and a listener thread; a desk with hundreds
+    of agents must not open hundreds of them.
+    """
+
+    def __init__(self, ctx: AppContext, channel: str) -> None:
+        self._ctx = ctx
+        self._channel = channel
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[Any], None]] = []
+        self._unsubscribe: Callable[[], None] | None = None
+
+    @property
+    def listeners(self) -> int:
+        """How many streams listen now."""
+        with self._lock:
+            return len(self._listeners)
+
+    def _deliver(self, message: Any) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(message)
+
+    def add(self, listener: Callable[[Any], None]) -> Callable[[], None]:
+        """Start passing messages to `listener`; returns the function that stops it."""
+        with self._lock:
+            self._listeners.append(listener)
+            if self._unsubscribe is None:
+                self._unsubscribe = self._ctx.live.subscribe(self._channel, self._deliver)
+
+        def remove() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+                stop = self._unsubscribe if not self._listeners else None
+                if stop is not None:
+                    self._unsubscribe = None
+            if stop is not None:
+                stop()
+
+        return remove
+
+
+def fanout(ctx: AppContext, channel: str) -> Fanout:
+    """The process-wide fan-out of `channel` for this app."""
+    hubs = ctx.state.setdefault(_FANOUT_KEY, {})
+    hub = hubs.get(channel)
+    if hub is None:
+        hub = hubs.setdefault(channel, Fanout(ctx, channel))
+    assert isinstance(hub, Fanout)
+    return hub
 
 
 def format_event(name: str, data: dict[str, Any]) -> str:
@@ -60,7 +118,7 @@ async def live_events(
         with contextlib.suppress(RuntimeError):  # the loop has closed: the stream is gone
             loop.call_soon_threadsafe(_offer, queue, message)
 
-    unsubscribe = ctx.live.subscribe(channel, handler)
+    unsubscribe = fanout(ctx, channel).add(handler)
     stop = ctx.state.get(SHUTDOWN_KEY)
     deadline = loop.time() + lifetime_seconds
     try:
