@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     func,
     select,
     update,
@@ -182,6 +183,21 @@ def _level(row: Row[Any]) -> StockLevel:
                       row.incoming, row.safety_stock)
 
 
+# Hot-path statements are built once; each call only binds values (no statement building).
+_LEVELS = select(stock).where(stock.c.sku == bindparam("k_sku")).order_by(stock.c.location_id)
+_LEVELS_AT = _LEVELS.where(stock.c.location_id.in_(bindparam("k_locations", expanding=True)))
+_LEVELS_AT_LOCKED = _LEVELS_AT.with_for_update()
+_FREE = stock.c.on_hand - stock.c.reserved - stock.c.allocated - stock.c.safety_stock
+_MOVE = (
+    update(stock)
+    .where(stock.c.sku == bindparam("k_sku"), stock.c.location_id == bindparam("k_location"))
+    .values(updated_at=bindparam("k_now"),
+            **{name: stock.c[name] + bindparam(f"d_{name}") for name in COUNTS})
+    .returning(*stock.c)
+)
+_MOVE_IF_FREE = _MOVE.where(_FREE >= bindparam("k_need"))
+
+
 def levels(
     session: Session, sku: str, location_ids: Iterable[str] | None = None, *, lock: bool = False
 ) -> list[StockLevel]:
@@ -190,12 +206,12 @@ def levels(
     With `lock`, the rows are locked FOR UPDATE in that fixed order, so two writers never
     wait on each other crosswise (on SQLite the write lock taken at BEGIN does this).
     """
-    query = select(stock).where(stock.c.sku == sku).order_by(stock.c.location_id)
-    if location_ids is not None:
-        query = query.where(stock.c.location_id.in_(sorted(set(location_ids))))
-    if lock:
-        query = query.with_for_update()
-    return [_level(row) for row in session.execute(query)]
+    if location_ids is None:
+        query = _LEVELS.with_for_update() if lock else _LEVELS
+        return [_level(row) for row in session.execute(query, {"k_sku": sku})]
+    query = _LEVELS_AT_LOCKED if lock else _LEVELS_AT
+    params = {"k_sku": sku, "k_locations": sorted(set(location_ids))}
+    return [_level(row) for row in session.execute(query, params)]
 
 
 def ensure_level(session: Session, sku: str, location_id: str, now: datetime) -> None:
@@ -216,13 +232,13 @@ def move(
     With `require_free`, the row only changes while on_hand - reserved - allocated -
     safety_stock is at least that much: the check and the change are one statement.
     """
-    values: dict[str, Any] = {name: stock.c[name] + deltas[name] for name in deltas}
-    values["updated_at"] = now
-    statement = update(stock).where(stock.c.sku == sku, stock.c.location_id == location_id)
+    params: dict[str, Any] = {f"d_{name}": deltas.get(name, 0) for name in COUNTS}
+    params.update(k_sku=sku, k_location=location_id, k_now=now)
+    statement = _MOVE
     if require_free is not None:
-        free = stock.c.on_hand - stock.c.reserved - stock.c.allocated - stock.c.safety_stock
-        statement = statement.where(free >= require_free)
-    row = session.execute(statement.values(**values).returning(*stock.c)).first()
+        statement = _MOVE_IF_FREE
+        params["k_need"] = require_free
+    row = session.execute(statement, params).first()
     return None if row is None else _level(row)
 
 
@@ -231,12 +247,12 @@ def insert_movement(
     deltas: dict[str, int], reference: str | None, note: str | None, now: datetime,
 ) -> None:
     """Append one movement (the change and the counts after it)."""
-    session.execute(movements.insert().values(
-        id=movement_id, sku=level.sku, location_id=level.location_id, reason=reason.value,
-        **{f"{name}_delta": deltas.get(name, 0) for name in COUNTS},
-        on_hand=level.on_hand, reserved=level.reserved, allocated=level.allocated,
-        reference=reference, note=note, created_at=now,
-    ))
+    session.execute(movements.insert(), {
+        "id": movement_id, "sku": level.sku, "location_id": level.location_id,
+        "reason": reason.value, **{f"{name}_delta": deltas.get(name, 0) for name in COUNTS},
+        "on_hand": level.on_hand, "reserved": level.reserved, "allocated": level.allocated,
+        "reference": reference, "note": note, "created_at": now,
+    })
 
 
 def list_movements(
@@ -264,12 +280,13 @@ def movement_totals(session: Session, sku: str, location_id: str) -> dict[str, i
 
 def insert_reservation(session: Session, reservation: Reservation) -> None:
     """Store a new reservation and its lines."""
-    session.execute(reservations.insert().values(
-        id=reservation.id, sku=reservation.sku, channel_id=reservation.channel_id,
-        quantity=reservation.quantity, status=reservation.status.value,
-        reference=reservation.reference, order_id=reservation.order_id,
-        expires_at=reservation.expires_at, created_at=reservation.created_at, closed_at=None,
-    ))
+    session.execute(reservations.insert(), {
+        "id": reservation.id, "sku": reservation.sku, "channel_id": reservation.channel_id,
+        "quantity": reservation.quantity, "status": reservation.status.value,
+        "reference": reservation.reference, "order_id": reservation.order_id,
+        "expires_at": reservation.expires_at, "created_at": reservation.created_at,
+        "closed_at": None,
+    })
     session.execute(reservation_lines.insert(), [
         {"reservation_id": reservation.id, "location_id": line.location_id,
          "quantity": line.quantity}
