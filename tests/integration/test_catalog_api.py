@@ -233,3 +233,44 @@ def test_concurrent_creates_of_one_product_store_it_once(ctx: AppContext) -> Non
     assert len(outcomes) == 8
     assert _counts(ctx) == {"products": 1, "variants": 2, "channel_listings": 0,
                             "price_lists": 0, "price_list_tiers": 0}
+
+
+def test_a_variant_is_changed_in_part_and_bad_changes_change_nothing(
+    client: TestClient, keys: Keys
+) -> None:
+    client.post("/v1/products", json=TEE, headers=bearer(keys.writer))
+    changed = client.patch("/v1/variants/TEE-RED-M", headers=bearer(keys.writer),
+                           json={"cost_price": "3.95", "gtin": None, "mpn": "NEW-MPN"})
+    assert changed.status_code == 200
+    body = changed.json()
+    assert (body["cost_price"], body["gtin"], body["mpn"], body["title"]) == (
+        "3.9500", None, "NEW-MPN", "Red M")
+    cases = [({"gtin": "96385074"}, 409, "duplicate_gtin"),
+             ({"gtin": "96385075"}, 422, "invalid_gtin"),
+             ({"cost_price": "-1"}, 422, "negative_amount"),
+             ({"cost_price": None}, 422, "invalid_variant"),
+             ({"condition": "broken"}, 422, "invalid_condition"),
+             ({"sku": "OTHER"}, 422, "validation_error")]
+    for patch, status, code in cases:
+        response = client.patch("/v1/variants/TEE-RED-M", json=patch, headers=bearer(keys.writer))
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), patch
+    missing = client.patch("/v1/variants/NOPE", json={"title": "x"}, headers=bearer(keys.writer))
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "unknown_sku")
+    assert client.get("/v1/variants/TEE-RED-M", headers=bearer(keys.read)).json() == body
+
+
+def test_products_are_listed_a_page_at_a_time(client: TestClient, keys: Keys) -> None:
+    for n in range(5):
+        product = {"handle": f"p-{n}", "title": f"P{n}", "variants": [
+            {"sku": f"S-{n}", "title": "one", "cost_price": "1", "currency": "EUR"}]}
+        assert client.post("/v1/products", json=product,
+                           headers=bearer(keys.writer)).status_code == 201
+    pages, after = [], None
+    while True:
+        query = "limit=2" + (f"&after={after}" if after else "")
+        page = client.get(f"/v1/products?{query}", headers=bearer(keys.read)).json()
+        pages.append([p["handle"] for p in page["products"]])
+        after = page["next_after"]
+        if after is None:
+            break
+    assert pages == [["p-0", "p-1"], ["p-2", "p-3"], ["p-4"]]

@@ -12,8 +12,11 @@ from kanaal.catalog.schemas import (
     PriceListOut,
     ProductIn,
     ProductOut,
+    ProductPage,
+    ProductSummary,
     QuoteOut,
     VariantOut,
+    VariantPatch,
 )
 from kanaal.core.http import Ctx, ReadKey, WriteKey
 
@@ -27,6 +30,16 @@ def create_product(body: ProductIn, ctx: Ctx, _principal: WriteKey) -> ProductOu
     return ProductOut.of(product, items)
 
 
+@router.get("/products", response_model=ProductPage)
+def list_products(ctx: Ctx, _principal: ReadKey,
+                  after: str | None = Query(None, max_length=120, description="last handle seen"),
+                  limit: int = Query(50, ge=1, le=500)) -> ProductPage:
+    """Products by handle, a page at a time."""
+    page = service.list_products(ctx, after=after, limit=limit)
+    return ProductPage(products=[ProductSummary.of(p) for p in page],
+                       next_after=page[-1].handle if len(page) == limit else None)
+
+
 @router.get("/products/{product_id}", response_model=ProductOut)
 def get_product(product_id: str, ctx: Ctx, _principal: ReadKey) -> ProductOut:
     """A product with its variants."""
@@ -37,6 +50,12 @@ def get_product(product_id: str, ctx: Ctx, _principal: ReadKey) -> ProductOut:
 def get_variant(sku: str, ctx: Ctx, _principal: ReadKey) -> VariantOut:
     """One variant by sku."""
     return VariantOut.of(service.get_variant(ctx, sku))
+
+
+@router.patch("/variants/{sku}", response_model=VariantOut)
+def change_variant(sku: str, body: VariantPatch, ctx: Ctx, _principal: WriteKey) -> VariantOut:
+    """Change some of a variant's fields (cost price, gtin, ...)."""
+    return VariantOut.of(service.change_variant(ctx, sku, body.model_dump(exclude_unset=True)))
 
 
 @router.put("/listings/{channel}/{sku}", response_model=ListingOut,

@@ -28,6 +28,42 @@ class VariantIn(BaseModel):
     currency: str = Field(min_length=3, max_length=3, examples=["EUR"])
 
 
+class VariantPatch(BaseModel):
+    """A partial change of a variant; omitted fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, max_length=300)
+    gtin: str | None = Field(None, max_length=14)
+    mpn: str | None = Field(None, max_length=70)
+    condition: str | None = None
+    attributes: dict[str, Any] | None = None
+    images: list[str] | None = Field(None, max_length=50)
+    cost_price: Decimal | None = None
+    currency: str | None = Field(None, min_length=3, max_length=3)
+
+
+class ProductSummary(BaseModel):
+    """A product in a list, without its variants."""
+
+    id: str
+    handle: str
+    title: str
+    brand: str | None
+
+    @classmethod
+    def of(cls, p: Product) -> ProductSummary:
+        """List entry for a domain product."""
+        return cls(id=p.id, handle=p.handle, title=p.title, brand=p.brand)
+
+
+class ProductPage(BaseModel):
+    """One page of products; pass `next_after` as `after` for the next page."""
+
+    products: list[ProductSummary]
+    next_after: str | None
+
+
 class ProductIn(BaseModel):
     """A new product with all its variants."""
 

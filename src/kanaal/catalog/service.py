@@ -159,6 +159,44 @@ def get_variant(ctx: AppContext, sku: str) -> Variant:
         return variant_in(session, sku)
 
 
+VARIANT_CHANGEABLE = frozenset({"title", "gtin", "mpn", "condition", "attributes", "images",
+                                "cost_price", "currency"})
+
+
+def change_variant(ctx: AppContext, sku: str, changes: dict[str, Any]) -> Variant:
+    """Change some of a variant's fields; null clears gtin and mpn."""
+    unknown = set(changes) - VARIANT_CHANGEABLE
+    if unknown:
+        raise InvalidInput(f"cannot change {sorted(unknown)}", code="invalid_variant")
+    for required in ("title", "condition", "attributes", "images", "cost_price", "currency"):
+        if required in changes and changes[required] is None:
+            raise InvalidInput(f"{required} cannot be null", code="invalid_variant")
+    try:
+        with ctx.db.transaction() as session:
+            current = variant_in(session, sku)
+            fields = {"sku": sku, "title": current.title, "gtin": current.gtin,
+                      "mpn": current.mpn, "condition": current.condition.value,
+                      "attributes": current.attributes, "images": current.images,
+                      "cost_price": current.cost_price, "currency": current.currency, **changes}
+            variant = build_variant(current.product_id, fields, current.brand)
+            raise_problems(check_variant(variant, []), default_code="invalid_variant")
+            if variant.gtin and variant.gtin != current.gtin:
+                owner = store.gtin_owners(session, [variant.gtin]).get(variant.gtin)
+                if owner is not None:
+                    raise Conflict(f"gtin {variant.gtin} belongs to sku {owner!r}",
+                                   code="duplicate_gtin")
+            store.update_variant(session, variant, ctx.clock.now())
+            return variant_in(session, sku)
+    except IntegrityError as exc:
+        raise Conflict("another variant took that gtin meanwhile", code="duplicate_gtin") from exc
+
+
+def list_products(ctx: AppContext, *, after: str | None, limit: int) -> list[Product]:
+    """A page of products by handle (keyset pagination: pass the last handle as `after`)."""
+    with ctx.db.reader() as session:
+        return store.product_page(session, after=after, limit=limit)
+
+
 def check_currency_code(currency: str, loc: list[str | int]) -> None:
     """Raise InvalidInput invalid_currency when `currency` is not an ISO code."""
     raise_problems(check_currency(currency, loc), default_code="invalid_currency")

@@ -210,3 +210,21 @@ def count_rows(session: Session, table: Table) -> int:
     from sqlalchemy import func
 
     return int(session.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def update_variant(session: Session, variant: Variant, now: datetime) -> None:
+    """Overwrite a stored variant's fields (its sku and product stay)."""
+    from sqlalchemy import update
+
+    values = variant_values(variant)
+    del values["sku"], values["product_id"]
+    session.execute(update(variants).where(variants.c.sku == variant.sku)
+                    .values(updated_at=now, **values))
+
+
+def product_page(session: Session, *, after: str | None, limit: int) -> list[Product]:
+    """Up to `limit` products by handle, starting after the handle `after`."""
+    query = select(products).order_by(products.c.handle).limit(limit)
+    if after is not None:
+        query = query.where(products.c.handle > after)
+    return [product_of(row) for row in session.execute(query)]
