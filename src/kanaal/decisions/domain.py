@@ -103,9 +103,12 @@ class DecisionContext:
     allowed: frozenset[ActionType] = frozenset(ALL_ACTIONS)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Estimate:
-    """One candidate action, scored: probabilities and the expected money terms."""
+    """One candidate action, scored: probabilities and the expected money terms.
+
+    incremental_margin = uplift_margin + upsell - contact_cost - discount_cost - capacity_cost
+    """
 
     action: ActionType
     queue: str | None
@@ -119,12 +122,7 @@ class Estimate:
     discount_cost: float
     capacity_cost: float
     capacity_price: float
-
-    @property
-    def incremental_margin(self) -> float:
-        """Expected incremental margin of proposing this action rather than nothing."""
-        return (self.uplift_margin + self.upsell - self.contact_cost - self.discount_cost
-                - self.capacity_cost)
+    incremental_margin: float = 0.0
 
     @property
     def feasible(self) -> bool:

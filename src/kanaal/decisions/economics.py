@@ -103,24 +103,18 @@ def estimate(
     """Score one candidate action for this context with the given probabilities."""
     if action is _A.NONE:
         return Estimate(action, None, p_nothing, p_nothing, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
-                        0.0, 0.0)
+                        0.0, 0.0, 0.0)
     minutes = agent_minutes(action, queue, params)
     expected_minutes = p_accept * minutes
     rate = params.cost_per_minute.get(cost_channel(queue), 0.0)
-    assisted_buy = max(0.0, p_action - (1.0 - p_accept) * p_nothing)
-    upsell = assisted_buy * params.upsell_share.get(action.value, 0.0) * ctx.margin
+    assisted_buy = p_action - (1.0 - p_accept) * p_nothing
+    # StrEnum members hash as their value, so the action is its own config key.
+    upsell = (assisted_buy if assisted_buy > 0.0 else 0.0) * params.upsell_share.get(
+        action, 0.0) * ctx.margin
     capacity_cost = 0.0 if expected_minutes == 0.0 else price * expected_minutes
-    return Estimate(
-        action=action,
-        queue=None if queue is None else queue.queue,
-        p_buy_nothing=p_nothing,
-        p_buy_action=p_action,
-        p_accept=p_accept,
-        agent_minutes=minutes,
-        uplift_margin=(p_action - p_nothing) * ctx.margin,
-        upsell=upsell,
-        contact_cost=expected_minutes * rate,
-        discount_cost=p_action * discount_of(action, ctx, params),
-        capacity_cost=capacity_cost,
-        capacity_price=price,
-    )
+    uplift = (p_action - p_nothing) * ctx.margin
+    contact_cost = expected_minutes * rate
+    discount = p_action * discount_of(action, ctx, params) if action is _A.OFFER else 0.0
+    return Estimate(action, None if queue is None else queue.queue, p_nothing, p_action,
+                    p_accept, minutes, uplift, upsell, contact_cost, discount, capacity_cost,
+                    price, uplift + upsell - contact_cost - discount - capacity_cost)

@@ -36,17 +36,28 @@ class EngineParams:
     queues: dict[str, str] = field(default_factory=dict)
 
 
-def candidates(ctx: DecisionContext) -> list[ActionType]:
+_CANDIDATES: dict[tuple[str, bool, bool, frozenset[ActionType]], tuple[ActionType, ...]] = {}
+
+
+def candidates(ctx: DecisionContext) -> tuple[ActionType, ...]:
     """Actions worth scoring for this context: channel defaults, follow-ups, hot prospects."""
+    hot = ctx.store_id is not None and ctx.browsed_product_online
+    key = (ctx.channel, ctx.follow_up is not None, hot, ctx.allowed)
+    found = _CANDIDATES.get(key)
+    if found is not None:
+        return found
     pool = set(DEFAULT_ACTIONS.get(ctx.channel, frozenset()))
     if ctx.follow_up is not None:
         pool |= FOLLOW_UP_ACTIONS
-    if ctx.store_id is not None and ctx.browsed_product_online:
+    if hot:
         pool.add(_A.HOT_PROSPECT_ALERT)
     else:
         pool.discard(_A.HOT_PROSPECT_ALERT)
     pool &= ctx.allowed
-    return [_A.NONE, *sorted(pool - {_A.NONE}, key=lambda a: a.value)]
+    found = (_A.NONE, *sorted(pool - {_A.NONE}, key=lambda a: a.value))
+    if len(_CANDIDATES) < 4096:
+        _CANDIDATES[key] = found
+    return found
 
 
 def decide(

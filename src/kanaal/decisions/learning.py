@@ -11,6 +11,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from kanaal.decisions.domain import ActionType, DecisionContext
 
 DEFAULT_PRIORS: dict[str, Any] = {
@@ -36,6 +38,8 @@ DEFAULT_PRIORS: dict[str, Any] = {
 }
 
 MAX_P = 0.95
+# Thompson draws are taken from the posterior in batches (numpy), one fresh draw per decision.
+DRAW_BATCH = 256
 HIGH_INTENT_SEGMENTS = frozenset({"vip", "loyal", "high_value"})
 
 
@@ -139,36 +143,62 @@ class BetaModel:
     priors: Priors = field(default_factory=Priors)
     cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
     version: int = 0
+    # (alpha, beta of P(buy), mean of P(accept)) per (action, bucket): the hot path reads this.
+    _posterior: dict[tuple[str, str], tuple[float, float, float]] = field(
+        default_factory=dict, repr=False)
+    _draws: dict[tuple[str, str], list[float]] = field(default_factory=dict, repr=False)
 
-    def _cell(self, action: ActionType, bucket: str) -> Cell | None:
-        return self.cells.get((action.value, bucket))
+    def posterior(self, action: ActionType, bucket: str) -> tuple[float, float, float]:
+        """(alpha, beta) of the P(buy) posterior and the posterior mean of P(accept)."""
+        key = (action, bucket)
+        found = self._posterior.get(key)
+        if found is not None:
+            return found
+        buy_prior, accept_prior = self.priors.means(action, bucket)
+        strength = self.priors.strength
+        cell = self.cells.get(key)
+        if cell is None:
+            cell = Cell()
+        alpha, beta = _beta(buy_prior, strength, cell.buy_wins, cell.buy_trials)
+        if action is ActionType.NONE:
+            accept = 0.0
+        else:
+            a_alpha, a_beta = _beta(accept_prior, strength, cell.accept_wins, cell.accept_trials)
+            accept = a_alpha / (a_alpha + a_beta)
+        found = (alpha, beta, accept)
+        self._posterior[key] = found
+        return found
 
     def p_buy(self, action: ActionType, bucket: str, rng: random.Random | None = None) -> float:
         """Posterior mean of P(buy | action), or a Thompson draw when `rng` is given."""
-        prior, _ = self.priors.means(action, bucket)
-        cell = self._cell(action, bucket)
-        if cell is None and rng is None:
-            return prior
-        wins, trials = (cell.buy_wins, cell.buy_trials) if cell else (0.0, 0.0)
-        alpha, beta = _beta(prior, self.priors.strength, wins, trials)
         if rng is None:
+            alpha, beta, _ = self.posterior(action, bucket)
             return alpha / (alpha + beta)
-        return rng.betavariate(alpha, beta)
+        key = (action, bucket)
+        pool = self._draws.get(key)
+        if pool:
+            try:
+                return pool.pop()
+            except IndexError:  # another thread took the last draw
+                pass
+        alpha, beta, _ = self.posterior(action, bucket)
+        sampler = np.random.default_rng(rng.getrandbits(64))
+        pool = sampler.beta(alpha, beta, DRAW_BATCH).tolist()
+        self._draws[key] = pool
+        return float(pool.pop())
 
     def p_accept(self, action: ActionType, bucket: str) -> float:
         """Posterior mean of P(accept | action shown)."""
-        _, prior = self.priors.means(action, bucket)
-        cell = self._cell(action, bucket)
-        if cell is None or action is ActionType.NONE:
-            return prior
-        alpha, beta = _beta(prior, self.priors.strength, cell.accept_wins, cell.accept_trials)
-        return alpha / (alpha + beta)
+        return self.posterior(action, bucket)[2]
 
     def observe(self, action: ActionType, bucket: str, *, shown: int = 0, accepted: int = 0,
                 converted: int = 0) -> None:
         """Add counts for one (action, bucket): trials when shown, wins when accepted/bought."""
-        cell = self.cells.setdefault((action.value, bucket), Cell())
+        key = (action.value, bucket)
+        cell = self.cells.setdefault(key, Cell())
         cell.buy_trials += shown
         cell.accept_trials += shown
         cell.accept_wins += accepted
         cell.buy_wins += converted
+        self._posterior.pop(key, None)
+        self._draws.pop(key, None)

@@ -203,11 +203,12 @@ def make_decision(ctx: AppContext, request: dict[str, Any]) -> dict[str, Any]:
     offer_code, task_id = _side_effects(ctx, rt, decision_id, customer_id, dctx, choice, request)
     if choice.action is not ActionType.NONE:
         rt.caps.count_proposal(subject, now)
-    expires = now + (rt.offer_ttl if offer_code else rt.action_ttl)
+    expires = None if choice.action is ActionType.NONE else now + (
+        rt.offer_ttl if offer_code else rt.action_ttl)
+    scores = [_score(x) for x in (choice.estimate, *choice.alternatives)]
     rt.log.append(_row(decision_id, customer_id, subject, dctx, choice, rt, now,
-                       offer_code, task_id, None if choice.action is ActionType.NONE else expires))
-    return _answer(decision_id, dctx, choice, queues, offer_code,
-                   None if choice.action is ActionType.NONE else expires, rt)
+                       offer_code, task_id, expires, scores))
+    return _answer(decision_id, dctx, choice, queues, offer_code, expires, rt, scores)
 
 
 def _side_effects(ctx: AppContext, rt: Runtime, decision_id: str, customer_id: str | None,
@@ -237,22 +238,26 @@ def _side_effects(ctx: AppContext, rt: Runtime, decision_id: str, customer_id: s
     return None, None
 
 
-def _money(value: float) -> Decimal:
-    return quantize(Decimal(repr(value))) if value not in (float("inf"), float("-inf")) else (
-        Decimal("-999999999999.99"))
+_FLOOR = -999_999_999_999.99
+
+
+def _cents(value: float) -> str:
+    """An expected amount as a decimal string in cents (-inf, a hard stop, as the floor)."""
+    return f"{max(value, _FLOOR):.2f}"
 
 
 def _score(e: Estimate) -> dict[str, Any]:
-    return {"type": e.action.value, "queue": e.queue, "feasible": e.feasible,
-            "incremental_margin": str(_money(e.incremental_margin)),
-            "contact_cost": str(_money(e.contact_cost)),
+    return {"type": str(e.action), "queue": e.queue, "feasible": e.feasible,
+            "incremental_margin": _cents(e.incremental_margin),
+            "contact_cost": _cents(e.contact_cost),
             "p_buy_nothing": round(e.p_buy_nothing, 6), "p_buy_action": round(e.p_buy_action, 6),
             "p_accept": round(e.p_accept, 6)}
 
 
 def _row(decision_id: str, customer_id: str | None, subject: str, dctx: DecisionContext,
          choice: Choice, rt: Runtime, now: datetime, offer_code: str | None,
-         task_id: str | None, expires: datetime | None) -> dict[str, Any]:
+         task_id: str | None, expires: datetime | None, scores: list[dict[str, Any]]
+         ) -> dict[str, Any]:
     e = choice.estimate
     features = {
         "page_type": dctx.page_type, "pageviews": dctx.pageviews,
@@ -270,9 +275,10 @@ def _row(decision_id: str, customer_id: str | None, subject: str, dctx: Decision
         "channel": dctx.channel, "action": choice.action.value, "queue": e.queue,
         "policy": choice.policy, "experiment": rt.experiment.name, "arm": choice.arm,
         "bucket": choice.bucket, "features": features,
-        "scores": [_score(x) for x in (e, *choice.alternatives)],
-        "reasons": list(choice.reasons), "incremental_margin": _money(e.incremental_margin),
-        "contact_cost": _money(e.contact_cost), "p_buy_nothing": e.p_buy_nothing,
+        "scores": scores,
+        "reasons": list(choice.reasons),
+        "incremental_margin": Decimal(scores[0]["incremental_margin"]),
+        "contact_cost": Decimal(scores[0]["contact_cost"]), "p_buy_nothing": e.p_buy_nothing,
         "p_buy_action": e.p_buy_action, "currency": dctx.currency, "offer_code": offer_code,
         "task_id": task_id, "decided_at": now, "expires_at": expires,
         "trial_counted": choice.action is ActionType.NONE, "accepted": False,
@@ -282,7 +288,7 @@ def _row(decision_id: str, customer_id: str | None, subject: str, dctx: Decision
 
 def _answer(decision_id: str, dctx: DecisionContext, choice: Choice,
             queues: dict[str, QueueView], offer_code: str | None, expires: datetime | None,
-            rt: Runtime) -> dict[str, Any]:
+            rt: Runtime, scores: list[dict[str, Any]]) -> dict[str, Any]:
     e = choice.estimate
     view = queues.get(e.queue) if e.queue else None
     wait = view.predicted_wait_seconds if view is not None else None
@@ -292,11 +298,11 @@ def _answer(decision_id: str, dctx: DecisionContext, choice: Choice,
                    "predicted_wait_seconds": wait,
                    "message": action_message(choice.action, dctx, wait) or None,
                    "offer_code": offer_code, "expires_at": expires},
-        "expected": {"incremental_margin": _money(e.incremental_margin),
-                     "contact_cost": _money(e.contact_cost),
+        "expected": {"incremental_margin": scores[0]["incremental_margin"],
+                     "contact_cost": scores[0]["contact_cost"],
                      "p_buy_nothing": round(e.p_buy_nothing, 6),
                      "p_buy_action": round(e.p_buy_action, 6)},
-        "alternatives": [_score(x) for x in choice.alternatives],
+        "alternatives": scores[1:],
         "reasons": list(choice.reasons),
         "experiment": {"name": rt.experiment.name, "arm": choice.arm},
     }
