@@ -25,6 +25,7 @@ from kanaal.catalog.csv_rows import (
 from kanaal.catalog.store import amount, count_rows, existing_skus, gtin_owners, products, variants
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, InvalidInput
+from kanaal.core.outbox import publish_event
 
 # Called as progress(phase, done, total) with phase "validate", "write" or "export";
 # total is 0 while validation has not reached the end of the file.
@@ -146,6 +147,10 @@ def import_csv(ctx: AppContext, source: TextIO, *, progress: Progress | None = N
                 _write_batch(session, ctx, rows[start:start + batch_size], product_ids)
                 if progress is not None:
                     progress("write", min(start + batch_size, len(rows)), len(rows))
+            # One event per import, not per row: subscribers re-read what they need.
+            publish_event(session, ids=ctx.ids, clock=ctx.clock, topic="catalog.imported",
+                          data={"rows": len(rows), "products": len(product_ids),
+                                "created": len(rows) - len(known), "updated": len(known)})
     except IntegrityError as exc:
         raise Conflict("the file clashes with stored variants (a gtin used twice); nothing was "
                        "imported", code="import_conflict") from exc

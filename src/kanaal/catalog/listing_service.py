@@ -22,6 +22,7 @@ from kanaal.channels.service import get_channel_in
 from kanaal.core.context import AppContext
 from kanaal.core.errors import InvalidInput, NotFound
 from kanaal.core.money import Money
+from kanaal.core.outbox import publish_event
 
 
 def put_listing(ctx: AppContext, channel_ref: str, sku: str,
@@ -48,6 +49,9 @@ def put_listing(ctx: AppContext, channel_ref: str, sku: str,
                           url=fields.get("url") or None)
         created = store_pricing.find_listing(session, channel.id, sku) is None
         store_pricing.put_listing(session, listing, ctx.clock.now())
+        publish_event(session, ids=ctx.ids, clock=ctx.clock, topic="listing.changed", data={
+            "channel": channel.handle, "sku": sku, "price": str(listing.price),
+            "currency": listing.currency, "published": listing.published})
         stored = store_pricing.find_listing(session, channel.id, sku)
     assert stored is not None
     return stored, created
@@ -84,6 +88,9 @@ def create_price_list(ctx: AppContext, fields: dict[str, Any]) -> PriceList:
             raise InvalidInput(f"no variant with sku {missing[0]!r}", code="unknown_sku",
                                details=[problem(["tiers"], s, "unknown_sku") for s in missing])
         store_pricing.insert_price_list(session, price_list, ctx.clock.now())
+        publish_event(session, ids=ctx.ids, clock=ctx.clock, topic="price_list.created",
+                      data={"id": price_list.id, "name": price_list.name,
+                            "tiers": len(price_list.tiers)})
         stored = store_pricing.find_price_list(session, price_list.id)
     assert stored is not None
     return stored

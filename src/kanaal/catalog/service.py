@@ -24,6 +24,7 @@ from kanaal.channels.domain import Channel
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, InvalidInput, NotFound
 from kanaal.core.money import Money
+from kanaal.core.outbox import publish_event
 
 
 def variant_in(session: Session, sku: str) -> Variant:
@@ -130,6 +131,9 @@ def _insert_product(ctx: AppContext, product: Product, items: list[Variant]
             gtin, owner = sorted(owners.items())[0]
             raise Conflict(f"gtin {gtin} belongs to sku {owner!r}", code="duplicate_gtin")
         store.insert_product(session, product, items, ctx.clock.now())
+        publish_event(session, ids=ctx.ids, clock=ctx.clock, topic="product.created",
+                      data={"id": product.id, "handle": product.handle,
+                            "skus": [v.sku for v in items]})
         return product, store.variants_of(session, product)
 
 
@@ -186,6 +190,8 @@ def change_variant(ctx: AppContext, sku: str, changes: dict[str, Any]) -> Varian
                     raise Conflict(f"gtin {variant.gtin} belongs to sku {owner!r}",
                                    code="duplicate_gtin")
             store.update_variant(session, variant, ctx.clock.now())
+            publish_event(session, ids=ctx.ids, clock=ctx.clock, topic="variant.changed",
+                          data={"sku": sku, "changed": sorted(changes)})
             return variant_in(session, sku)
     except IntegrityError as exc:
         raise Conflict("another variant took that gtin meanwhile", code="duplicate_gtin") from exc

@@ -18,6 +18,7 @@ from kanaal.channels.domain import (
 )
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, InvalidInput, NotFound
+from kanaal.core.outbox import publish_event
 
 # Fields a PATCH may change; the kind and id of a channel are fixed once created.
 CHANGEABLE = frozenset({"handle", "name", "currency", "price_list_id", "location_ids",
@@ -100,6 +101,9 @@ def create_channel(ctx: AppContext, fields: dict[str, Any]) -> Channel:
         with ctx.db.transaction() as session:
             _checked(session, channel, except_id=None)
             store.insert_channel(session, channel, ctx.clock.now())
+            publish_event(session, ids=ctx.ids, clock=ctx.clock, topic="channel.created",
+                          data={"id": channel.id, "handle": channel.handle,
+                                "kind": channel.kind.value})
     except IntegrityError as exc:
         # Another request took the handle between our check and our insert.
         raise Conflict(f"a channel with handle {channel.handle!r} exists",
@@ -137,6 +141,8 @@ def _change(session: Session, ctx: AppContext, id_or_handle: str,
     _checked(session, channel, except_id=current.id)
     _check_listings(session, channel)
     store.update_channel(session, channel, ctx.clock.now())
+    publish_event(session, ids=ctx.ids, clock=ctx.clock, topic="channel.changed",
+                  data={"id": channel.id, "handle": channel.handle, "changed": sorted(values)})
     return channel
 
 
