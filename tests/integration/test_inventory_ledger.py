@@ -3,6 +3,8 @@ reservations, expiry with a manual clock, allocations to orders and stock-change
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +14,9 @@ from kanaal.core.clock import ManualClock
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, InvalidInput, NotFound
 from kanaal.core.outbox import add_webhook_endpoint, outbox_messages
+from kanaal.inventory import api as inventory_api
 from kanaal.inventory import service, store
+from kanaal.inventory.api import expire_reservations_worker
 from kanaal.inventory.domain import Reservation, ReservationStatus
 from kanaal.inventory.reservations import get_reservation_in
 from tests.support.catalog import make_channel, make_variant
@@ -240,3 +244,30 @@ def test_every_stock_change_is_published_in_the_same_transaction(ctx: AppContext
         ("count", 5, 0, 5), ("reservation", 5, 2, 3), ("release", 5, 0, 5)]
     assert {p["sku"] for p in payloads} == {world.sku}
     assert payloads[1]["reference"] == held.id
+
+
+def test_the_background_sweeper_expires_due_reservations(
+    ctx: AppContext, clock: ManualClock
+) -> None:
+    world = stocked_world(ctx, first=2, second=0)
+    held = _reserve(ctx, world.channel, world.sku, 2, ttl=10)
+    clock.advance(seconds=10)
+
+    def status() -> ReservationStatus:
+        with ctx.db.reader() as session:
+            return get_reservation_in(session, held.id).status
+
+    async def sweep_until_expired() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(expire_reservations_worker(ctx, stop))
+        for _ in range(600):  # wait for the first pass; the assertion below is on state
+            if status() is ReservationStatus.EXPIRED:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await task
+
+    assert expire_reservations_worker in inventory_api.workers
+    asyncio.run(sweep_until_expired())
+    assert status() is ReservationStatus.EXPIRED
+    assert ledger_rows(ctx, world.sku)[world.first.id].reserved == 0
