@@ -129,3 +129,41 @@ def test_agent_takes_a_live_callback_sees_the_web_visit_and_logs_a_sale(
         assert (call["properties"]["outcome"], call["properties"]["sale_value"],
                 call["properties"]["upsell_value"]) == ("sale", "649.00", "49.95")
         assert [e["event"] for e in timeline_events].count("Callback Requested") == 1
+
+
+@pytest.mark.browser
+def test_signing_in_works_with_the_keyboard_alone_and_a_wrong_password_is_explained(
+    ctx: AppContext, keys: Keys, browser: Any
+) -> None:
+    with live_server(create_app(ctx=ctx)) as base, httpx.Client(base_url=base) as api:
+        assert api.post("/v1/agents", headers=bearer(keys.admin), json={
+            "name": "Anna de Vries", "email": EMAIL, "password": PASSWORD,
+            "skills": ["sales"]}).status_code == 201
+        context = browser.new_context()
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        try:
+            page.goto(f"{base}/desk/login")
+            page.keyboard.type(EMAIL)  # the e-mail field has focus on arrival
+            page.keyboard.press("Tab")
+            page.keyboard.type("not the password")
+            page.keyboard.press("Enter")
+            page.wait_for_load_state()
+            assert page.get_by_role("alert").inner_text() == "Wrong email or password."
+            assert page.get_by_label("Email").input_value() == EMAIL
+            page.get_by_label("Password").focus()
+            page.keyboard.type(PASSWORD)
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"{base}/desk")
+            page.get_by_role("button", name="Sign out").click()
+            page.wait_for_url(f"{base}/desk/login?notice=signed_out")
+            assert "You are signed out." in page.get_by_role("status").inner_text()
+            page.goto(f"{base}/desk")
+            assert page.url == f"{base}/desk/login"
+            # the only failed load is the refused sign-in; no CSP violation, no script error
+            assert errors == [
+                "Failed to load resource: the server responded with a status of 401 (Unauthorized)"
+            ]
+        finally:
+            context.close()

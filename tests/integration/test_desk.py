@@ -163,6 +163,17 @@ def test_sign_in_attempts_are_rate_limited_even_with_the_right_password(
     assert client.get("/desk", follow_redirects=False).status_code == 303
 
 
+def test_one_client_trying_many_agents_is_rate_limited(
+    ctx: AppContext, client: TestClient,
+) -> None:
+    ctx.business["desk"] = {"sign_in_attempts_per_minute_per_client": 2}
+    make_agent(ctx)
+    tried = [sign_in(client, email=f"guess{n}@example.com").status_code for n in range(2)]
+    assert tried == [401, 401]
+    assert sign_in(client).status_code == 429
+    assert client.get("/desk", follow_redirects=False).status_code == 303
+
+
 def test_a_session_ends_when_its_lifetime_is_over(
     ctx: AppContext, client: TestClient, clock: ManualClock,
 ) -> None:

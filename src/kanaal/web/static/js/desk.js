@@ -59,14 +59,28 @@
     });
   }
 
-  var source = new EventSource("/desk/events");
-  source.addEventListener("open", function () {
-    setStatus("live", "Live");
-    refresh();  // catch up on anything missed while (re)connecting
-  });
-  source.addEventListener("contact_center", refresh);
-  source.addEventListener("error", function () {
-    setStatus("connecting", "Reconnecting to live updates…");
-  });
-  window.addEventListener("pagehide", function () { source.close(); });
+  var source = null;
+
+  function connect() {
+    source = new EventSource("/desk/events");
+    source.addEventListener("open", function () {
+      setStatus("live", "Live");
+      refresh();  // catch up on anything missed while (re)connecting
+    });
+    source.addEventListener("contact_center", refresh);
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused (e.g. the session ended): the refresh sends a signed-out agent to sign in;
+        // otherwise try again in a while.
+        setStatus("offline", "Live updates stopped; retrying…");
+        refresh();
+        window.setTimeout(connect, 5000);
+      } else {
+        setStatus("connecting", "Reconnecting to live updates…");
+      }
+    });
+  }
+
+  connect();
+  window.addEventListener("pagehide", function () { if (source) { source.close(); } });
 })();
