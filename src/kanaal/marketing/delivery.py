@@ -6,6 +6,7 @@ import asyncio
 import json
 import smtplib
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 
 import httpx
@@ -23,7 +24,9 @@ class EmailSender:
     def build(self, message: OutboxMessage) -> EmailMessage:
         """The MIME message, with one-click unsubscribe headers (RFC 8058)."""
         payload = message.payload
-        mail = EmailMessage()
+        # Long unsubscribe URLs have no place to fold: allow RFC 5322's 998-character lines
+        # rather than turning the header into encoded words that mail clients cannot click.
+        mail = EmailMessage(policy=SMTP.clone(max_line_length=998))
         mail["From"] = self.settings.smtp_from
         mail["To"] = payload["to"]
         mail["Subject"] = payload["subject"]

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import TemplateError, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from kanaal.core.errors import InvalidInput
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+# Unknown top-level names are refused when a template is saved; a property an event lacks
+# renders empty rather than failing the send.
+_ENV = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
 
 # What every template may use; validation renders with these sample values.
 SAMPLE_CONTEXT: dict[str, Any] = {
@@ -36,6 +38,14 @@ class RenderedMessage:
 def validate_template(source: str, *, field: str) -> None:
     """Compile and trial-render a template; InvalidInput says where it breaks."""
     try:
+        unknown = sorted(meta.find_undeclared_variables(_ENV.parse(source)) - set(SAMPLE_CONTEXT))
+        if unknown:
+            names = ", ".join(SAMPLE_CONTEXT)
+            raise InvalidInput(
+                f"{field}: unknown name {unknown[0]!r}; templates may use {names}",
+                code="template_error",
+                details=[{"loc": field, "message": f"unknown name {unknown[0]!r}"}],
+            )
         _ENV.from_string(source).render(**SAMPLE_CONTEXT)
     except TemplateSyntaxError as exc:
         raise InvalidInput(
@@ -52,7 +62,7 @@ def validate_template(source: str, *, field: str) -> None:
 
 
 def render(subject: str, body: str, context: dict[str, Any]) -> RenderedMessage:
-    """Render a subject and body with `context` (undefined names are errors, not blanks)."""
+    """Render a subject and body with `context`."""
     return RenderedMessage(
         subject=" ".join(_ENV.from_string(subject).render(**context).split()),
         body=_ENV.from_string(body).render(**context),
