@@ -140,3 +140,17 @@ def test_the_cli_imports_and_exports_with_a_progress_bar(
     assert refused.exit_code == 1
     assert "invalid_import" in refused.output and "invalid_sku" in refused.output
     assert _counts(ctx) == (30, 90)
+
+
+def test_files_that_are_not_csv_or_not_utf8_are_refused(ctx: AppContext, tmp_path: Path) -> None:
+    header = ",".join(COLUMNS)
+    huge = io.StringIO(f"{header}\n" + "x" * 200_000 + "\n")
+    with pytest.raises(InvalidInput) as malformed:
+        import_csv(ctx, huge)
+    assert (malformed.value.code, malformed.value.details[0]["line"]) == ("malformed_csv", 2)
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes(f"{header}\n".encode() + "p,Caf\xe9,,,S,V,,,,1,EUR,,\n".encode("latin-1"))
+    with latin.open(encoding="utf-8") as source, pytest.raises(InvalidInput) as encoding:
+        import_csv(ctx, source)
+    assert encoding.value.code == "invalid_encoding"
+    assert _counts(ctx) == (0, 0)

@@ -59,6 +59,20 @@ def _refuse(errors: list[RowError]) -> None:
 def read_rows(source: TextIO, progress: Progress | None = None) -> list[ImportRow]:
     """Parse and validate a whole file; InvalidInput invalid_import lists every problem."""
     reader = csv.DictReader(source)
+    try:
+        return _read_rows(reader, progress)
+    except csv.Error as exc:
+        line = reader.line_num + 1  # the record being read when the parser gave up
+        raise InvalidInput(f"line {line}: the file is not valid CSV ({exc})",
+                           code="malformed_csv",
+                           details=[{"line": line, "message": str(exc)}]) from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"line {reader.line_num + 1}: the file is not UTF-8 text",
+                           code="invalid_encoding",
+                           details=[{"line": reader.line_num + 1, "message": str(exc)}]) from exc
+
+
+def _read_rows(reader: csv.DictReader[str], progress: Progress | None) -> list[ImportRow]:
     errors = check_header(reader.fieldnames)
     _refuse(errors)
     rows: list[ImportRow] = []
