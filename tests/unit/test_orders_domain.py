@@ -246,3 +246,43 @@ def test_unit_prices_and_totals_fit_the_money_columns() -> None:
     with pytest.raises(InvalidInput) as too_large:
         order_totals(huge)
     assert too_large.value.code == "amount_too_large"
+
+
+@st.composite
+def _allocations(draw: st.DrawFn) -> list[AllocationState]:
+    out = []
+    for _ in range(draw(st.integers(1, 6))):
+        quantity = draw(st.integers(1, 5))
+        out.append(AllocationState(f"l{draw(st.integers(0, 2))}", "SKU",
+                                   draw(st.sampled_from(["wh-1", "wh-2"])), quantity,
+                                   shipped=draw(st.integers(0, quantity))))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(_allocations(), st.dictionaries(st.sampled_from(["l0", "l1", "l2"]), st.integers(1, 8),
+                                       max_size=3) | st.none(),
+       st.sampled_from(["wh-1", "wh-2", None]))
+def test_a_planned_shipment_takes_exactly_what_was_asked_from_open_units_at_one_place(
+    allocations: list[AllocationState], requested: dict[str, int] | None, location: str | None
+) -> None:
+    open_at = {(a.line_id, a.location_id): 0 for a in allocations}
+    for a in allocations:
+        open_at[(a.line_id, a.location_id)] += a.open
+    feasible = location is not None and any(
+        a.open for a in allocations if a.location_id == location) and all(
+        n <= open_at.get((line, location), 0) for line, n in (requested or {}).items())
+    try:
+        where, taken = plan_shipment(allocations, requested, location)
+    except (Conflict, InvalidInput):
+        assert not feasible
+        return
+    assert location in (None, where)
+    assert all(a.location_id == where and 0 < n <= a.open for a, n in taken)
+    per_line: dict[str, int] = {}
+    for a, n in taken:
+        per_line[a.line_id] = per_line.get(a.line_id, 0) + n
+    if requested is None:
+        assert sum(per_line.values()) == sum(a.open for a in allocations if a.location_id == where)
+    else:
+        assert per_line == {k: v for k, v in requested.items() if v}
