@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from kanaal.analytics import service
@@ -15,6 +16,7 @@ from kanaal.analytics.cli import app
 from kanaal.analytics.report import build_report
 from kanaal.config import Settings
 from kanaal.core.context import AppContext, build_context
+from tests.conftest import Keys, bearer
 from tests.integration.test_analytics_reports import record_fixed_events
 
 
@@ -48,6 +50,18 @@ def test_the_report_holds_paths_figures_and_experiments(ctx: AppContext) -> None
     assert "Callback offer" in document and "sample-ratio p" in document
     assert re.search(r"<script[^>]+src=", document) is None  # plotly.js is inline
     assert document.count("Plotly.newPlot") == 3
+
+
+def test_the_report_is_served_to_read_keys(
+    ctx: AppContext, client: TestClient, keys: Keys
+) -> None:
+    record_fixed_events(ctx)
+    response = client.get("/v1/analytics/report", headers=bearer(keys.read))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<td>web &gt; phone &gt; web</td><td>2</td>" in response.text
+    refused = client.get("/v1/analytics/report")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (401, "missing_credentials")
 
 
 @pytest.fixture

@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
+from fastapi.responses import HTMLResponse
 
 from kanaal.analytics import service, service_reports
+from kanaal.analytics.report import build_report
 from kanaal.analytics.schemas import (
     AssignmentOut,
     AttributionOut,
@@ -103,6 +105,13 @@ def get_attribution(
     """Credit per channel under first/last touch, linear, position-based, time decay, Markov."""
     return service_reports.attribution_report(ctx, since=since, until=until, on=on,
                                               half_life_hours=half_life_hours)
+
+
+@reports.get("/report", response_class=HTMLResponse)
+def get_report(ctx: Ctx, _principal: ReadKey, since: Since = None,
+               until: Until = None) -> HTMLResponse:
+    """The analytics report as one self-contained HTML page (Plotly inlined)."""
+    return HTMLResponse(build_report(ctx, since=since, until=until))
 
 
 router = APIRouter()
