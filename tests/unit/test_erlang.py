@@ -191,3 +191,18 @@ def test_required_agents_is_the_fewest_that_reach_the_target(traffic: float, tar
     assert reached is not None and reached >= target
     fewer = erlang_c_metrics(needed - 1, traffic, 180.0, 20.0).service_level
     assert fewer is None or fewer < target
+
+
+@settings(max_examples=30, deadline=None)
+@given(traffic=st.floats(min_value=0.1, max_value=40.0),
+       patience=st.floats(min_value=10.0, max_value=1200.0),
+       target=st.floats(min_value=0.05, max_value=0.95))
+def test_erlang_a_required_agents_is_the_fewest_that_reach_the_target(
+    traffic: float, patience: float, target: float
+) -> None:
+    needed = required_agents(traffic, 180.0, 20.0, target, patience)
+    reached = erlang_a_metrics(needed, traffic, 180.0, 20.0, patience).service_level
+    assert reached is not None and reached >= target
+    if needed > 1:
+        fewer = erlang_a_metrics(needed - 1, traffic, 180.0, 20.0, patience).service_level
+        assert fewer is not None and fewer < target

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,8 @@ from kanaal.core.errors import Conflict, InvalidInput, NotFound
 log = logging.getLogger(__name__)
 
 SNAPSHOT_KEY = "contact_center:capacity"
+VERSION_KEY = "contact_center:capacity:version"
+_CACHE = "contact_center.capacity_cache"
 LIVE_CHANNEL = "contact_center"
 
 
@@ -150,25 +153,47 @@ def refresh_capacity(ctx: AppContext) -> dict[str, QueueCapacity]:
     now = ctx.clock.now()
     with ctx.db.reader() as session:
         snapshot = compute_capacity(session, ctx, now)
+    version = uuid.uuid4().hex
+    # The snapshot first, then its version: a reader that sees the new version finds it.
     ctx.live.put_json(SNAPSHOT_KEY, {
+        "version": version,
         "computed_at": now.isoformat(),
         "queues": {name: asdict(cap) for name, cap in snapshot.items()},
     })
+    ctx.live.put_json(VERSION_KEY, version)
     return snapshot
 
 
-def capacity_snapshot(ctx: AppContext) -> dict[str, QueueCapacity]:
-    """The live capacity per queue name: one live-store read (recomputed if missing)."""
+def _stored(ctx: AppContext) -> tuple[str, dict[str, QueueCapacity]] | None:
+    """(computed_at, snapshot) from the live store, decoded once per version per process."""
+    version = ctx.live.get_json(VERSION_KEY)
+    cached = ctx.state.get(_CACHE)
+    if cached is not None and version is not None and cached[0] == version:
+        return cached[1], cached[2]
     stored = ctx.live.get_json(SNAPSHOT_KEY)
     if stored is None:
+        return None
+    queues = {name: QueueCapacity(**fields) for name, fields in stored["queues"].items()}
+    ctx.state[_CACHE] = (stored.get("version"), stored["computed_at"], queues)
+    return stored["computed_at"], queues
+
+
+def capacity_snapshot(ctx: AppContext) -> dict[str, QueueCapacity]:
+    """The live capacity per queue name: a small live-store read (recomputed if missing).
+
+    The returned dict is shared by callers in this process until the next change: read it,
+    do not modify it.
+    """
+    found = _stored(ctx)
+    if found is None:
         return refresh_capacity(ctx)
-    return {name: QueueCapacity(**fields) for name, fields in stored["queues"].items()}
+    return found[1]
 
 
 def snapshot_computed_at(ctx: AppContext) -> str | None:
     """When the stored snapshot was computed (ISO 8601), or None."""
-    stored = ctx.live.get_json(SNAPSHOT_KEY)
-    return None if stored is None else str(stored["computed_at"])
+    found = _stored(ctx)
+    return None if found is None else found[0]
 
 
 def after_change(ctx: AppContext, message: dict[str, Any]) -> None:

@@ -284,10 +284,17 @@ def queue_capacity(
     window_seconds: float,
 ) -> QueueCapacity:
     """The live capacity snapshot of one queue from its agents and weighted figures."""
-    skilled = [a for a in agents if a.has_skill(queue.skill) and a.state in ON_DUTY]
-    available = [a for a in skilled if a.state is AgentState.AVAILABLE]
-    servers = sum(a.servers(queue.channel.value) for a in skilled)
-    free_servers = sum(a.servers(queue.channel.value) for a in available)
+    key = "chat" if queue.channel is QueueChannel.CHAT else "phone"
+    servers = free_servers = available = busy = 0
+    for agent in agents:  # one pass: this runs on every state change for every queue
+        if agent.state in ON_DUTY and queue.skill in agent.skills:
+            slots = agent.concurrency.get(key, 1)
+            servers += slots
+            if agent.state is AgentState.AVAILABLE:
+                available += 1
+                free_servers += slots
+            else:
+                busy += 1
     rate = decayed_rate(stats.arrival_rate_per_second, stats.arrivals_at, now, window_seconds)
     handle = max(1.0, stats.handle_time_seconds)
     traffic = rate * handle
@@ -312,8 +319,8 @@ def queue_capacity(
         queue=queue.name,
         channel=queue.channel.value,
         skill=queue.skill,
-        available_agents=len(available),
-        busy_agents=len(skilled) - len(available),
+        available_agents=available,
+        busy_agents=busy,
         queue_length=queue_length,
         arrival_rate_per_minute=rate * 60.0,
         handle_time_seconds=handle,

@@ -187,12 +187,44 @@ def required_agents(
         raise ValueError("target service level must be within 0..1")
     if traffic == 0:
         return 0
-    agents = max(1, math.floor(traffic) + 1) if patience_seconds is None else 1
-    while agents <= limit:
-        metrics = queue_metrics(agents, traffic, handle_seconds, answer_seconds, patience_seconds)
-        if metrics.service_level is not None and metrics.service_level >= target:
+    if patience_seconds is None:
+        return _required_erlang_c(traffic, handle_seconds, answer_seconds, target, limit)
+
+    def reaches(agents: int) -> bool:
+        level = erlang_a_metrics(agents, traffic, handle_seconds, answer_seconds,
+                                 patience_seconds).service_level
+        return level is not None and level >= target
+
+    # The service level rises with every agent added, so double to a bound, then bisect.
+    high = max(1, math.ceil(traffic))
+    while not reaches(high):
+        if high >= limit:
+            raise ValueError("no staffing up to the limit reaches the target")
+        high = min(limit, high * 2)
+    low = 0  # reaches(low) is False: no agents answer nobody
+    while high - low > 1:
+        middle = (low + high) // 2
+        if reaches(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def _required_erlang_c(
+    traffic: float, handle_seconds: float, answer_seconds: float, target: float, limit: int
+) -> int:
+    """One pass of the Erlang B recurrence, testing each stable staffing level in turn."""
+    _check_times(handle_seconds, answer_seconds)
+    blocking = 1.0
+    for agents in range(1, limit + 1):
+        blocking = traffic * blocking / (agents + traffic * blocking)
+        if agents <= traffic:
+            continue
+        spare = agents - traffic
+        waiting = agents * blocking / (agents - traffic * (1.0 - blocking))
+        if 1.0 - waiting * math.exp(-spare * answer_seconds / handle_seconds) >= target:
             return agents
-        agents += 1
     raise ValueError("no staffing up to the limit reaches the target")
 
 
