@@ -274,3 +274,13 @@ def test_products_are_listed_a_page_at_a_time(client: TestClient, keys: Keys) ->
         if after is None:
             break
     assert pages == [["p-0", "p-1"], ["p-2", "p-3"], ["p-4"]]
+
+
+def test_the_openapi_document_describes_the_catalog_paths(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/channels", "/v1/channels/{id_or_handle}", "/v1/products",
+            "/v1/products/{product_id}", "/v1/variants/{sku}", "/v1/listings/{channel}/{sku}",
+            "/v1/price-lists", "/v1/price-lists/{price_list_id}", "/v1/prices/{channel}/{sku}",
+            "/v1/feeds/{filename}"} <= set(paths)
+    assert set(paths["/v1/listings/{channel}/{sku}"]) == {"get", "put"}
+    assert set(paths["/v1/variants/{sku}"]) == {"get", "patch"}
