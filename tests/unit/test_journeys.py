@@ -8,6 +8,8 @@ from pathlib import Path as FilePath
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kanaal.analytics.attribution import markov
 from kanaal.analytics.journeys import JourneyEngine, PathCount
@@ -129,3 +131,48 @@ def test_parquet_input_gives_the_same_paths(tmp_path: FilePath) -> None:
         assert from_file.top_paths(converted=True)[0] == PathCount("web > phone > web", 2)
     finally:
         from_file.close()
+
+
+def reference_paths(events: list[tuple[str, str, str, datetime, float | None]]
+                    ) -> dict[str, tuple[bool, str, int]]:
+    """Plain-Python journeys: customer → (converted, collapsed path, touches)."""
+    result = {}
+    for customer in sorted({e[0] for e in events}):
+        mine = sorted((e for e in events if e[0] == customer), key=lambda e: (e[3], e[1], e[2]))
+        purchase = min((e[3] for e in mine if e[1] == "Order Completed"), default=None)
+        sessions: list[tuple[str, datetime]] = []
+        last: datetime | None = None
+        for _, _, channel, ts, _ in mine:
+            if last is None or ts - last > timedelta(minutes=30):
+                sessions.append((channel, ts))
+            last = ts
+        touches = [c for c, start in sessions if purchase is None or start <= purchase]
+        collapsed = [c for i, c in enumerate(touches) if i == 0 or touches[i - 1] != c]
+        result[customer] = (purchase is not None, " > ".join(collapsed), len(touches))
+    return result
+
+
+event_strategy = st.tuples(
+    st.sampled_from(["a", "b", "c", "d"]),
+    st.sampled_from(["Page Viewed", "Product Viewed", "Product Added", "Order Completed"]),
+    st.sampled_from(["web", "phone", "store"]),
+    st.integers(min_value=0, max_value=3 * 24 * 60).map(lambda m: DAY1 + timedelta(minutes=m)),
+    st.just(None),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(event_strategy, min_size=1, max_size=40))
+def test_duckdb_journeys_equal_a_plain_python_reference(
+    events: list[tuple[str, str, str, datetime, float | None]],
+) -> None:
+    data = pd.DataFrame(events, columns=["customer_id", "event", "channel", "ts", "revenue"])
+    data["ts"] = pd.to_datetime(data["ts"], utc=True)
+    data["revenue"] = data["revenue"].astype("float64")
+    engine = JourneyEngine(data)
+    try:
+        found = {c: (bool(conv), path, int(n)) for c, conv, path, n in engine.rows(
+            "SELECT customer_id, converted, path, touches FROM customer_paths")}
+    finally:
+        engine.close()
+    assert found == reference_paths(events)
