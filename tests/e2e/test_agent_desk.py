@@ -38,6 +38,10 @@ def _setup(api: httpx.Client, keys: Keys) -> str:
         "name": "Anna de Vries", "email": EMAIL, "password": PASSWORD,
         "skills": ["sales"]}).status_code == 201
     web = httpx.BasicAuth(keys.write, "")
+    known = api.post("/v1/identify", auth=web, json={
+        "anonymousId": "anon-e2e", "timestamp": "2026-01-05T08:30:00Z",
+        "traits": {"name": "Sanne Jansen", "email": "sanne@example.com"}})
+    assert known.status_code == 200, known.text
     for timestamp, title, url in PAGES:
         sent = api.post("/v1/page", auth=web, json={
             "anonymousId": "anon-e2e", "name": title, "timestamp": timestamp,
@@ -105,7 +109,9 @@ def test_agent_takes_a_live_callback_sees_the_web_visit_and_logs_a_sale(
             for _, title, _ in PAGES:
                 assert title in timeline
             assert "Barista Pro · × 1 · EUR 649.00" in timeline
-            assert "Question about the Barista Pro warranty" in page.inner_text("#customer-panel")
+            panel = page.inner_text("#customer-panel")
+            assert "Question about the Barista Pro warranty" in panel
+            assert "Sanne Jansen" in panel and "sanne@example.com" in panel
 
             # And logs a sale
             page.get_by_label("Sale", exact=True).check()

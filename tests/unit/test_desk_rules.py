@@ -15,6 +15,7 @@ from kanaal.contact_center.desk import (
     TimelineCategory,
     categorise,
     category_counts,
+    customer_facts,
     describe,
     parse_outcome_form,
     timeline,
@@ -46,6 +47,8 @@ def ev(kind: str = "track", named: str | None = None, channel: str = "web",
         (ev(named="Email Opened", channel="email"), TimelineCategory.EMAIL),
         (ev(named="Message Sent", channel="sms"), TimelineCategory.EMAIL),
         (ev(named="Decision Made"), TimelineCategory.DECISION),
+        (ev(named="Offer Issued", channel="email"), TimelineCategory.DECISION),
+        (ev(named="Unsubscribed"), TimelineCategory.EMAIL),
         (ev("identify"), TimelineCategory.PROFILE),
         (ev(named="Wishlist Shared"), TimelineCategory.OTHER),
     ],
@@ -90,6 +93,10 @@ def test_a_decision_shows_its_action_and_reason() -> None:
     assert item.detail == "callback offer · agents idle"
 
 
+def test_an_identify_reads_as_a_profile_update() -> None:
+    assert describe(ev("identify")).title == "Profile updated"
+
+
 def test_long_and_odd_properties_are_shortened_and_never_break_the_panel() -> None:
     item = describe(ev("page", title="x" * 500, url=None))
     assert len(item.title) == 160 and item.title.endswith("…")
@@ -102,6 +109,18 @@ def test_counts_follow_the_display_order_and_skip_empty_categories() -> None:
     items = timeline([ev(named="Order Completed"), ev("page"), ev("page"),
                       ev(named="Call Completed", channel="phone")])
     assert category_counts(items) == [("Pages viewed", 2), ("Calls and chats", 1), ("Orders", 1)]
+
+
+def test_customer_facts_name_the_customer_and_skip_what_is_unknown() -> None:
+    facts = customer_facts(
+        {"first_name": {"value": "Sanne"}, "last_name": {"value": "Jansen"},
+         "phone": {"value": "+31600000000"}},
+        [{"type": "email", "value": "sanne@example.com"}, {"type": "anonymous_id", "value": "a"}],
+        ["web", "phone", "web"],
+    )
+    assert facts == [("Name", "Sanne Jansen"), ("E-mail", "sanne@example.com"),
+                     ("Phone on file", "+31600000000"), ("Channels used", "phone, web")]
+    assert customer_facts({}, [], []) == []
 
 
 # ---------------------------------------------------------------- outcome form

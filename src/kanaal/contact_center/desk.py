@@ -34,7 +34,7 @@ CATEGORY_LABELS: dict[TimelineCategory, str] = {
     TimelineCategory.CONVERSATION: "Calls and chats",
     TimelineCategory.EMAIL: "Emails and SMS",
     TimelineCategory.ORDER: "Orders",
-    TimelineCategory.DECISION: "Decisions",
+    TimelineCategory.DECISION: "Decisions and offers",
     TimelineCategory.PROFILE: "Profile",
     TimelineCategory.OTHER: "Other",
 }
@@ -78,9 +78,10 @@ def categorise(event: Mapping[str, Any]) -> TimelineCategory:
         return TimelineCategory.CART
     if name.startswith("Order ") or name in {"Refund Issued", "Return Received"}:
         return TimelineCategory.ORDER
-    if name.startswith("Decision") or kind == "decision":
+    if name.startswith(("Decision", "Offer ")) or kind == "decision":
         return TimelineCategory.DECISION
-    if name.startswith(("Email ", "SMS ")) or channel in _MESSAGE_CHANNELS:
+    if name.startswith(("Email ", "SMS ")) or name == "Unsubscribed" \
+            or channel in _MESSAGE_CHANNELS:
         return TimelineCategory.EMAIL
     if name.startswith(_CONVERSATION_PREFIXES) or channel in _CONVERSATION_CHANNELS:
         return TimelineCategory.CONVERSATION
@@ -159,6 +160,9 @@ def describe(event: Mapping[str, Any]) -> TimelineItem:
         )
     elif category is TimelineCategory.EMAIL:
         detail = _text(props.get("subject") or props.get("campaign") or props.get("template"))
+    elif category is TimelineCategory.PROFILE:
+        title = {"identify": "Profile updated", "alias": "Identities linked",
+                 "group": "Joined a group"}.get(str(event.get("type")), title)
     elif category is TimelineCategory.DECISION:
         detail = _join(
             _text(props.get("action")).replace("_", " "), _text(props.get("reason"))
@@ -185,6 +189,34 @@ def category_counts(items: Iterable[TimelineItem]) -> list[tuple[str, int]]:
     for item in items:
         counts[item.category] = counts.get(item.category, 0) + 1
     return [(CATEGORY_LABELS[c], counts[c]) for c in TimelineCategory if counts.get(c)]
+
+
+def _trait(traits: Mapping[str, Any], name: str) -> str:
+    entry = traits.get(name)
+    value = entry.get("value") if isinstance(entry, Mapping) else entry
+    return _text(value, 120) if value not in (None, "") else ""
+
+
+def customer_facts(
+    traits: Mapping[str, Any], identities: Iterable[Mapping[str, Any]], channels: Iterable[str]
+) -> list[tuple[str, str]]:
+    """Who the customer is, in the order an agent greets them: name, e-mail, phone, channels."""
+    name = _trait(traits, "name") or " ".join(
+        part for part in (_trait(traits, "first_name"), _trait(traits, "last_name")) if part
+    )
+    found: dict[str, list[str]] = {}
+    for identity in identities:
+        kind, value = str(identity.get("type") or ""), _text(identity.get("value"), 120)
+        if kind in {"email", "phone", "loyalty_card"} and value:
+            found.setdefault(kind, []).append(value)
+    facts = [
+        ("Name", name),
+        ("E-mail", ", ".join(found.get("email", [])) or _trait(traits, "email")),
+        ("Phone on file", ", ".join(found.get("phone", [])) or _trait(traits, "phone")),
+        ("Loyalty card", ", ".join(found.get("loyalty_card", []))),
+        ("Channels used", ", ".join(sorted({_text(c, 40) for c in channels if c}))),
+    ]
+    return [(label, value) for label, value in facts if value]
 
 
 # ---------------------------------------------------------------- outcome form

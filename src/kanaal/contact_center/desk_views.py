@@ -9,6 +9,7 @@ from kanaal.contact_center import service as cc
 from kanaal.contact_center.desk import (
     OUTCOME_LABELS,
     category_counts,
+    customer_facts,
     parse_outcome_form,
     timeline,
 )
@@ -23,7 +24,7 @@ from kanaal.contact_center.domain import (
 )
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, InvalidInput, NotFound
-from kanaal.customers.service import recent_events
+from kanaal.customers.service import get_profile, recent_events
 
 LIVE_CHANNEL = cc.LIVE_CHANNEL
 TIMELINE_LIMIT = 50
@@ -145,15 +146,23 @@ def interaction_context(ctx: AppContext, agent_id: str, interaction_id: str) -> 
     interaction = _own_interaction(ctx, agent_id, interaction_id)
     callback = cc.get_callback(ctx, interaction.callback_id) if interaction.callback_id else None
     events: list[dict[str, Any]] = []
+    facts: list[tuple[str, str]] = []
     if interaction.customer_id:
         with ctx.db.reader() as session:
             events = recent_events(session, interaction.customer_id, limit=TIMELINE_LIMIT)
+        try:
+            profile = get_profile(ctx, interaction.customer_id)
+        except NotFound:  # erased since the call started: the panel shows what the call knows
+            pass
+        else:
+            facts = customer_facts(profile.traits, profile.identities, profile.channels)
     items = timeline(events)
     return {
         "agent": agent,
         "interaction": interaction,
         "callback": callback,
         "context_items": _context_items(callback),
+        "customer_facts": facts,
         "items": items,
         "counts": category_counts(items),
         "outcome_choices": [(o.value, label) for o, label in OUTCOME_LABELS.items()],
