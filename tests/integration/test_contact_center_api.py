@@ -259,3 +259,32 @@ def test_tasks_for_store_staff_are_listed(client: TestClient, keys: Keys, ctx: A
     listed = client.get("/v1/contact-center/tasks?store_id=loc_ams", headers=auth(keys.read))
     assert [(t["id"], t["kind"], t["context"]) for t in listed.json()] == [
         (task_id, "hot_prospect_alert", {"sku": "TV-55"})]
+
+
+def test_an_unreached_callback_is_retried_until_its_attempts_run_out(
+    client: TestClient, keys: Keys, clock: ManualClock
+) -> None:
+    add_queue(client, keys.admin, name="sales-callback", channel="callback")
+    agent = add_agent(client, keys.admin, "ann@x.nl")
+    set_state(client, keys.writer, agent["id"], "available")
+    callback = client.post("/v1/callbacks", json={"phone": "0612345678",
+                                                  "queue": "sales-callback",
+                                                  "max_attempts": 2},
+                           headers=auth(keys.writer)).json()
+    early = client.post(f"/v1/callbacks/{callback['id']}/not-reached",
+                        json={"reason": "no_answer"}, headers=auth(keys.writer))
+    assert (early.status_code, early.json()["error"]["code"]) == (409, "callback_not_assigned")
+    statuses = []
+    for _ in range(2):
+        client.post(f"/v1/agents/{agent['id']}/accept-next-callback", headers=auth(keys.writer))
+        clock.advance(minutes=1)
+        result = client.post(f"/v1/callbacks/{callback['id']}/not-reached",
+                             json={"reason": "no_answer"}, headers=auth(keys.writer)).json()
+        statuses.append((result["status"], result["attempts"], result["due_at"]))
+        assert set_state(client, keys.writer, agent["id"], "available").status_code == 200
+        clock.advance(minutes=10)
+    assert statuses == [("queued", 1, "2026-01-05T09:11:00Z"),
+                        ("failed", 2, "2026-01-05T09:11:00Z")]
+    nothing = client.post(f"/v1/agents/{agent['id']}/accept-next-callback",
+                          headers=auth(keys.writer))
+    assert nothing.json() == {"callback": None}

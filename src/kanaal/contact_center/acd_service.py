@@ -20,7 +20,7 @@ from kanaal.contact_center.acd import (
 from kanaal.contact_center.agents import move_agent_in
 from kanaal.contact_center.capacity import after_change, change_waiting_in, record_arrival_in
 from kanaal.contact_center.domain import Agent, AgentState, Interaction, InteractionKind, Outcome
-from kanaal.contact_center.work import finish_interaction_in, resolve_customer_in
+from kanaal.contact_center.interactions import finish_interaction_in, resolve_customer_in
 from kanaal.core.context import AppContext
 from kanaal.core.errors import InvalidInput, NotFound
 

@@ -143,7 +143,7 @@ def set_agent_state(ctx: AppContext, agent_id: str, state: str | AgentState) -> 
             raise Conflict("finish the open interactions first", code="open_interactions")
         agent = move_agent_in(session, ctx, agent_id, target)
     if before != agent.state:
-        from kanaal.contact_center.work import offer_callbacks_to
+        from kanaal.contact_center.callbacks import offer_callbacks_to
 
         if agent.state is AgentState.AVAILABLE:
             offer_callbacks_to(ctx, agent)

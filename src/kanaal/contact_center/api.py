@@ -23,6 +23,7 @@ from kanaal.contact_center.schemas import (
     IntegrationOut,
     InteractionIn,
     InteractionOut,
+    NotReachedIn,
     OutcomeIn,
     QueueIn,
     QueueOut,
@@ -114,6 +115,13 @@ def list_callbacks(ctx: Ctx, _key: ReadKey, status_: Annotated[str | None, Query
 def get_callback(callback_id: str, ctx: Ctx, _key: ReadKey) -> CallbackOut:
     """One callback."""
     return CallbackOut.of(service.get_callback(ctx, callback_id))
+
+
+@router.post("/callbacks/{callback_id}/not-reached", response_model=CallbackOut)
+def callback_not_reached(callback_id: str, body: NotReachedIn, ctx: Ctx, _key: WriteKey
+                         ) -> CallbackOut:
+    """The customer was not reached: the callback is retried later or fails."""
+    return CallbackOut.of(service.callback_not_reached(ctx, callback_id, reason=body.reason))
 
 
 @router.post("/interactions", status_code=status.HTTP_201_CREATED,

@@ -161,6 +161,12 @@ class CallbackOut(BaseModel):
              "status": callback.status.value})
 
 
+class NotReachedIn(_Strict):
+    """Why a callback attempt did not reach the customer."""
+
+    reason: str = Field(description="no_answer, busy, voicemail or wrong_number")
+
+
 class AcceptedOut(BaseModel):
     """The callback an agent accepted, or null when none was waiting."""
 

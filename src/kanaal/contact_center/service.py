@@ -12,8 +12,17 @@ from kanaal.contact_center.agents import (
     move_agent_in,
     set_agent_state,
 )
+from kanaal.contact_center.callbacks import (
+    accept_next_callback,
+    callback_not_reached,
+    create_callback,
+    create_callback_in,
+    get_callback,
+    list_callbacks,
+)
 from kanaal.contact_center.capacity import (
     LIVE_CHANNEL,
+    after_change,
     capacity_snapshot,
     create_queue,
     get_queue_in,
@@ -22,20 +31,15 @@ from kanaal.contact_center.capacity import (
     snapshot_computed_at,
 )
 from kanaal.contact_center.domain import Agent, Callback, Interaction, QueueCapacity
-from kanaal.contact_center.work import (
-    accept_next_callback,
-    create_callback,
-    create_callback_in,
+from kanaal.contact_center.interactions import (
     create_task,
     create_task_in,
-    get_callback,
     get_interaction,
-    list_callbacks,
     list_tasks,
     log_interaction_outcome,
-    normalise_phone,
     record_interaction,
 )
+from kanaal.contact_center.timeline import normalise_phone
 
 __all__ = [
     "LIVE_CHANNEL",
@@ -44,7 +48,9 @@ __all__ = [
     "Interaction",
     "QueueCapacity",
     "accept_next_callback",
+    "after_change",
     "authenticate_agent",
+    "callback_not_reached",
     "capacity_snapshot",
     "create_agent",
     "create_callback",
