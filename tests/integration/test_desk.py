@@ -367,6 +367,20 @@ def test_logging_a_sale_ends_the_call_and_writes_it_on_the_timeline(
     assert "Wrap-up" in client.get("/desk/partials/status").text
 
 
+def test_a_second_outcome_for_the_same_call_is_refused_and_the_first_stands(
+    ctx: AppContext, client: TestClient,
+) -> None:
+    interaction_id, _ = _accepted_call(ctx, client)
+    csrf = desk_csrf(client)
+    url = f"/desk/interactions/{interaction_id}/outcome"
+    client.post(url, data={"csrf_token": csrf, "outcome": "sale", "sale_value": "649"})
+    again = client.post(url, data={"csrf_token": csrf, "outcome": "no_sale"})
+    assert again.status_code == 409
+    assert "this interaction is already completed" in again.text
+    done = cc.get_interaction(ctx, interaction_id)
+    assert (done.outcome and done.outcome.value, done.sale_value) == ("sale", Decimal("649.00"))
+
+
 def test_another_agents_call_is_not_shown(ctx: AppContext, client: TestClient) -> None:
     interaction_id, _ = _accepted_call(ctx, client)
     make_agent(ctx, email="bo@example.com", name="Bo")

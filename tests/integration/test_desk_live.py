@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ import pytest
 from kanaal.app import create_app
 from kanaal.core.context import AppContext, build_context
 from kanaal.core.live import RedisLiveStore
+from kanaal.web.sse import SHUTDOWN_KEY
 from tests.conftest import Keys, bearer
 from tests.integration.test_desk import PASSWORD, csrf_of, make_agent
 from tests.support.server import live_server
@@ -74,3 +76,12 @@ def test_a_change_made_through_one_worker_reaches_the_desk_of_another(
     finally:
         desk_worker.db.dispose()
         api_worker.db.dispose()
+
+
+def test_open_streams_see_the_app_shut_down(ctx: AppContext) -> None:
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(ctx=ctx)):
+        stop = ctx.state[SHUTDOWN_KEY]
+        assert isinstance(stop, asyncio.Event) and not stop.is_set()
+    assert stop.is_set()
