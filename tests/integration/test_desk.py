@@ -381,6 +381,29 @@ def test_a_second_outcome_for_the_same_call_is_refused_and_the_first_stands(
     assert (done.outcome and done.outcome.value, done.sale_value) == ("sale", Decimal("649.00"))
 
 
+def test_a_customer_not_reached_goes_back_in_the_queue_for_a_later_try(
+    ctx: AppContext, client: TestClient,
+) -> None:
+    interaction_id, customer = _accepted_call(ctx, client)
+    csrf = desk_csrf(client)
+    url = f"/desk/interactions/{interaction_id}/not-reached"
+    refused = client.post(url, data={"csrf_token": csrf, "reason": "asleep"})
+    assert refused.status_code == 422 and "choose a reason" in refused.text
+    [held] = cc.list_callbacks(ctx, status="assigned")
+    assert held.interaction_id == interaction_id
+    response = client.post(url, data={"csrf_token": csrf, "reason": "no_answer"},
+                           follow_redirects=False)
+    assert response.headers["location"] == "/desk?notice=retry_scheduled"
+    [again] = cc.list_callbacks(ctx, status="queued")
+    assert (again.id, again.attempts, again.interaction_id) == (held.id, 1, None)
+    ended = cc.get_interaction(ctx, interaction_id)
+    assert ended.outcome is None and ended.ended_at is not None
+    assert "This call has ended: not reached: no_answer." in client.get(
+        f"/desk/interactions/{interaction_id}").text
+    with ctx.db.reader() as session:
+        assert "Call Completed" not in [e["event"] for e in recent_events(session, customer)]
+
+
 def test_another_agents_call_is_not_shown(ctx: AppContext, client: TestClient) -> None:
     interaction_id, _ = _accepted_call(ctx, client)
     make_agent(ctx, email="bo@example.com", name="Bo")

@@ -25,7 +25,9 @@ NOTICES = {
     "outcome_logged": ("Outcome logged. Thank you!", "success"),
     "queue_empty": ("No callback is waiting for you right now.", "info"),
     "signed_out": ("You are signed out.", "info"),
-    "state_changed": ("State changed.", "success"),
+    "retry_scheduled": ("Not reached: the callback is back in the queue for a later try.",
+                        "info"),
+    "callback_failed": ("Not reached: the callback has no attempts left and is closed.", "info"),
 }
 
 
@@ -252,15 +254,43 @@ def log_outcome(
         check_csrf(session, csrf_token)
         desk_views.log_outcome(ctx, agent_id, interaction_id, form)
     except DomainError as exc:
-        try:
-            values = desk_views.interaction_context(ctx, agent_id, interaction_id)
-        except DomainError as missing:
-            return _error_page(request, missing, status_for(missing))
-        errors = _field_errors(exc)
-        values.update(csrf_token=session.csrf, message=exc.message, message_kind="error",
-                      form=form, errors=errors)
-        return render(request, "desk/interaction.html", values, status_code=status_for(exc))
+        return _interaction_with_error(ctx, request, session, agent_id, interaction_id, exc, form)
     return _see_other("/desk?notice=outcome_logged")
+
+
+@router.post("/interactions/{interaction_id}/not-reached")
+def not_reached(
+    interaction_id: str,
+    request: Request,
+    ctx: Ctx,
+    csrf_token: CsrfField = "",
+    reason: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """The customer did not answer: the callback goes back in the queue or, out of tries, fails."""
+    current = _signed_in(ctx, request)
+    if current is None:
+        return _see_other(LOGIN)
+    session, agent_id = current
+    try:
+        check_csrf(session, csrf_token)
+        callback = desk_views.not_reached(ctx, agent_id, interaction_id, reason)
+    except DomainError as exc:
+        return _interaction_with_error(ctx, request, session, agent_id, interaction_id, exc, {})
+    notice = "retry_scheduled" if callback.status.value == "queued" else "callback_failed"
+    return _see_other(f"/desk?notice={notice}")
+
+
+def _interaction_with_error(
+    ctx: AppContext, request: Request, session: WebSession, agent_id: str, interaction_id: str,
+    exc: DomainError, form: dict[str, str],
+) -> HTMLResponse:
+    try:
+        values = desk_views.interaction_context(ctx, agent_id, interaction_id)
+    except DomainError as missing:
+        return _error_page(request, missing, status_for(missing))
+    values.update(csrf_token=session.csrf, message=exc.message, message_kind="error",
+                  form=form, errors=_field_errors(exc))
+    return render(request, "desk/interaction.html", values, status_code=status_for(exc))
 
 
 def _field_errors(exc: DomainError) -> dict[str, str]:

@@ -167,6 +167,7 @@ def interaction_context(ctx: AppContext, agent_id: str, interaction_id: str) -> 
         "counts": category_counts(items),
         "outcome_choices": [(o.value, label) for o, label in OUTCOME_LABELS.items()],
         "outcome_labels": dict(OUTCOME_LABELS),
+        "not_reached_choices": list(NOT_REACHED_LABELS.items()),
     }
 
 
@@ -180,3 +181,22 @@ def log_outcome(
         ctx, interaction.id, outcome=form.outcome.value, sale_value=form.sale_value,
         upsell_value=form.upsell_value, quote=form.quote, notes=form.notes,
     )
+
+
+NOT_REACHED_LABELS = {
+    "no_answer": "No answer",
+    "busy": "Line busy",
+    "voicemail": "Voicemail",
+    "wrong_number": "Wrong number",
+}
+
+
+def not_reached(ctx: AppContext, agent_id: str, interaction_id: str, reason: str) -> Callback:
+    """The agent could not reach the customer: the callback is retried later or fails."""
+    interaction = _own_interaction(ctx, agent_id, interaction_id)
+    if reason not in NOT_REACHED_LABELS:
+        raise InvalidInput("choose why the customer was not reached", code="invalid_reason",
+                           details=[{"field": "reason", "message": "choose a reason"}])
+    if interaction.callback_id is None:
+        raise InvalidInput("only a callback can be marked not reached", code="not_a_callback")
+    return cc.callback_not_reached(ctx, interaction.callback_id, reason=reason)
