@@ -137,19 +137,9 @@ def _write(
 ) -> None:
     now = ctx.clock.now()
     created = set(graph.created)
-    seen: dict[str, list[datetime]] = {}
-    for position, event in enumerate(events):
-        customer = graph.find(landed[position])
-        span = seen.setdefault(customer, [event.timestamp, event.timestamp])
-        span[0] = min(span[0], event.timestamp)
-        span[1] = max(span[1], event.timestamp)
     store.insert_customers(session, [
-        {
-            "id": customer, "created_at": now,
-            "first_seen_at": seen.get(customer, [None, None])[0],
-            "last_seen_at": seen.get(customer, [None, None])[1],
-            "merged_into": None if graph.find(customer) == customer else graph.find(customer),
-        }
+        {"id": customer, "created_at": now,
+         "merged_into": None if graph.find(customer) == customer else graph.find(customer)}
         for customer in graph.created
     ])
     merge_rows = []
@@ -171,10 +161,6 @@ def _write(
     store.insert_events(session, [_event_row(f"{base}{i:05d}", event, graph.find(landed[i]))
                                   for i, event in enumerate(events)])
     _write_traits(session, graph, events, landed, now)
-    store.touch_seen(session, [
-        {"cid": customer, "first": span[0], "last": span[1]}
-        for customer, span in seen.items() if customer not in created
-    ])
 
 
 def _identity_sources(graph: IdentityGraph, events: list[IncomingEvent]) -> dict[Any, str]:

@@ -106,8 +106,8 @@ def get_profile(ctx: AppContext, customer_id: str) -> Profile:
             for t in store.traits_of(session, survivor)
         }
         channels = store.channels_of(session, survivor)
-    return Profile(survivor, row.created_at, row.first_seen_at, row.last_seen_at,
-                   identities, traits, channels)
+        first_seen, last_seen = store.seen_span(session, survivor)
+    return Profile(survivor, row.created_at, first_seen, last_seen, identities, traits, channels)
 
 
 def _encode_cursor(row: Any) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     delete,
+    func,
     or_,
     select,
     update,
@@ -37,8 +38,6 @@ customers = Table(
     metadata,
     Column("id", String(40), primary_key=True),
     Column("created_at", UtcDateTime, nullable=False),
-    Column("first_seen_at", UtcDateTime, nullable=True),
-    Column("last_seen_at", UtcDateTime, nullable=True),
     # Set when this customer was merged into another; lookups follow it to the survivor.
     Column("merged_into", String(40), nullable=True),
 )
@@ -146,9 +145,8 @@ class _Driver:
         if text is None:
             # SQLite: naive UTC in SQLAlchemy's DATETIME storage format (string order = time).
             v = value.astimezone(UTC) if value.utcoffset() else value
-            text = self._times[value] = (
-                f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:"
-                f"{v.second:02d}.{v.microsecond:06d}"
+            text = self._times[value] = v.replace(tzinfo=None).isoformat(
+                sep=" ", timespec="microseconds"
             )
         return text
 
@@ -167,8 +165,12 @@ class _Driver:
         return found
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value) if value else ("{}" if isinstance(value, dict) else
+                                                 _ENCODER.encode(value))
 
 
 # ---------------------------------------------------------------- intake queries
@@ -270,13 +272,11 @@ def survivors(session: Session, customer_ids: Sequence[str]) -> dict[str, str]:
 
 
 def insert_customers(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Create customers (id, created_at, first/last seen, merged_into)."""
+    """Create customers (id, created_at, merged_into)."""
     driver = _Driver(session)
     driver.many(
-        "INSERT INTO customers (id, created_at, first_seen_at, last_seen_at, merged_into) "
-        f"VALUES ({driver.marks(5)})",
-        [(r["id"], driver.time(r["created_at"]), driver.time(r["first_seen_at"]),
-          driver.time(r["last_seen_at"]), r["merged_into"]) for r in rows],
+        f"INSERT INTO customers (id, created_at, merged_into) VALUES ({driver.marks(3)})",
+        [(r["id"], driver.time(r["created_at"]), r["merged_into"]) for r in rows],
     )
 
 
@@ -337,20 +337,6 @@ def delete_traits(session: Session, pairs: Sequence[tuple[str, str]]) -> None:
     )
 
 
-def touch_seen(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Widen first/last seen of existing customers (cid, first, last)."""
-    driver = _Driver(session)
-    m = driver.mark
-    driver.many(
-        f"UPDATE customers SET first_seen_at = CASE WHEN first_seen_at IS NULL OR "
-        f"first_seen_at > {m} THEN {m} ELSE first_seen_at END, last_seen_at = CASE WHEN "
-        f"last_seen_at IS NULL OR last_seen_at < {m} THEN {m} ELSE last_seen_at END "
-        f"WHERE id = {m}",
-        [(driver.time(r["first"]), driver.time(r["first"]), driver.time(r["last"]),
-          driver.time(r["last"]), r["cid"]) for r in rows],
-    )
-
-
 def apply_merge(session: Session, *, survivor: str, merged: str) -> None:
     """Move a stored customer's identities, events and traits to the survivor."""
     for table in (customer_identities, customer_events):
@@ -373,16 +359,8 @@ def apply_merge(session: Session, *, survivor: str, merged: str) -> None:
                           "source": row.source, "updated_at": row.updated_at})
     session.execute(delete(customer_traits).where(customer_traits.c.customer_id == merged))
     upsert_traits(session, moved)
-    seen = session.execute(
-        select(customers.c.first_seen_at, customers.c.last_seen_at).where(
-            customers.c.id == merged
-        )
-    ).first()
-    if seen is not None and seen[0] is not None:
-        touch_seen(session, [{"cid": survivor, "first": seen[0], "last": seen[1]}])
     session.execute(
-        update(customers).where(customers.c.id == merged)
-        .values(merged_into=survivor, first_seen_at=None, last_seen_at=None)
+        update(customers).where(customers.c.id == merged).values(merged_into=survivor)
     )
     # Earlier merges into `merged` now point at the survivor directly.
     session.execute(
@@ -426,6 +404,15 @@ def traits_of(session: Session, customer_id: str) -> list[Any]:
         .where(customer_traits.c.customer_id == customer_id)
         .order_by(customer_traits.c.name)
     ))
+
+
+def seen_span(session: Session, customer_id: str) -> tuple[datetime | None, datetime | None]:
+    """First and last event time of a customer (an index range on the timeline)."""
+    row = session.execute(
+        select(func.min(customer_events.c.timestamp), func.max(customer_events.c.timestamp))
+        .where(customer_events.c.customer_id == customer_id)
+    ).one()
+    return row[0], row[1]
 
 
 def channels_of(session: Session, customer_id: str) -> list[str]:
