@@ -79,3 +79,14 @@ def test_too_small_a_log_is_refused() -> None:
     with pytest.raises(InvalidInput) as caught:
         cannibalization(synthetic_log(1, uplift=1.0, cost="1", n=1))
     assert caught.value.code == "not_enough_units"
+
+
+def test_earlier_orders_decide_who_is_new_but_are_not_counted() -> None:
+    orders = [
+        OrderFact("o1", "c1", "web", T0, D("10.00"), D("3.00")),
+        OrderFact("o2", "c1", "phone", T0 + timedelta(days=3), D("20.00"), D("5.00")),
+        OrderFact("o3", "c2", "phone", T0 + timedelta(days=4), D("30.00"), D("9.00")),
+    ]
+    figures = channel_profitability(orders, since=T0 + timedelta(days=1))
+    assert figures == [ChannelFigures("phone", 2, D("50.00"), D("14.00"), D("0.00"),
+                                      D("14.00"), D("0.00"), 1)]

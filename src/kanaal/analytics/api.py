@@ -8,17 +8,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from fastapi.responses import HTMLResponse
 
-from kanaal.analytics import service, service_reports
+from kanaal.analytics import service, service_profitability, service_reports
 from kanaal.analytics.report import build_report
 from kanaal.analytics.schemas import (
     AssignmentOut,
     AttributionOut,
+    ChannelFiguresOut,
     ExperimentIn,
     ExperimentList,
     ExperimentOut,
     JourneysOut,
     ObservationsIn,
     ObservationsOut,
+    ProfitabilityOut,
     ResultsOut,
 )
 from kanaal.core.http import AdminKey, AnyKey, Ctx, ReadKey, WriteKey
@@ -105,6 +107,25 @@ def get_attribution(
     """Credit per channel under first/last touch, linear, position-based, time decay, Markov."""
     return service_reports.attribution_report(ctx, since=since, until=until, on=on,
                                               half_life_hours=half_life_hours)
+
+
+@reports.get("/channels", response_model=ProfitabilityOut)
+def get_channel_profitability(
+    ctx: Ctx, _principal: ReadKey, since: Since = None, until: Until = None,
+    currency: Annotated[str, Query(min_length=3, max_length=3)] = "EUR",
+) -> Any:
+    """Per channel: orders, revenue, margin, contact cost, cost per order, new customers."""
+    report = service_profitability.profitability_report(ctx, since=since, until=until,
+                                                        currency=currency)
+    return ProfitabilityOut(
+        currency=report.currency, orders_in_other_currencies=report.orders_in_other_currencies,
+        lines_without_cost=report.lines_without_cost,
+        channels=[ChannelFiguresOut(**vars_of_figures(f)) for f in report.channels])
+
+
+def vars_of_figures(figures: Any) -> dict[str, Any]:
+    """A ChannelFigures dataclass (slots) as a dict."""
+    return {name: getattr(figures, name) for name in ChannelFiguresOut.model_fields}
 
 
 @reports.get("/report", response_class=HTMLResponse)

@@ -56,9 +56,14 @@ class ChannelFigures:
 
 
 def channel_profitability(
-    orders: Sequence[OrderFact], contacts: Sequence[ContactFact] = ()
+    orders: Sequence[OrderFact], contacts: Sequence[ContactFact] = (), *,
+    since: datetime | None = None,
 ) -> list[ChannelFigures]:
-    """Figures per channel, most net margin first; a new customer is one's first order ever."""
+    """Figures per channel, most net margin first; a new customer is one's first order ever.
+
+    Give every order up to the end of the period so first orders are known; only orders
+    from `since` on are counted (contacts are expected to be from the period already).
+    """
     first: dict[str, tuple[datetime, str]] = {}
     for order in orders:
         key = (order.ordered_at, order.order_id)
@@ -70,6 +75,8 @@ def channel_profitability(
     margin: dict[str, Decimal] = defaultdict(Decimal)
     cost: dict[str, Decimal] = defaultdict(Decimal)
     for order in orders:
+        if since is not None and order.ordered_at < since:
+            continue
         count[order.channel] += 1
         revenue[order.channel] += order.revenue
         margin[order.channel] += order.margin

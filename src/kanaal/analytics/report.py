@@ -10,7 +10,7 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from kanaal.analytics import service, service_reports
+from kanaal.analytics import service, service_profitability, service_reports
 from kanaal.analytics.journeys import STAGES
 from kanaal.core.context import AppContext
 
@@ -148,5 +148,12 @@ def build_report(
     ]
     if credit["models"]["markov"]:
         parts.append(figures.html(attribution_figure(credit["models"])))
+    money = service_profitability.profitability_report(
+        ctx, since=since, until=until, currency=str(ctx.param("analytics.currency", "EUR")))
+    parts += [f"<h2>Channel profitability ({money.currency})</h2>", _table(
+        ["channel", "orders", "revenue", "margin", "contact cost", "net margin",
+         "cost per order", "new customers"],
+        [[f.channel, f.orders, f.revenue, f.margin, f.contact_cost, f.net_margin,
+          f.cost_per_order, f.new_customers] for f in money.channels])]
     parts += [*_experiments(ctx), "</body></html>"]
     return "\n".join(parts)

@@ -151,3 +151,25 @@ class AttributionOut(BaseModel):
     conversions: int
     models: dict[str, dict[str, Decimal | float]]
     markov: dict[str, Any]
+
+
+class ChannelFiguresOut(BaseModel):
+    """One channel's orders, money and new customers (money as decimal strings)."""
+
+    channel: str
+    orders: int
+    revenue: Decimal
+    margin: Decimal
+    contact_cost: Decimal
+    net_margin: Decimal
+    cost_per_order: Decimal | None
+    new_customers: int
+
+
+class ProfitabilityOut(BaseModel):
+    """Channel profitability in one currency, most net margin first."""
+
+    currency: str
+    channels: list[ChannelFiguresOut]
+    orders_in_other_currencies: int
+    lines_without_cost: int

@@ -27,7 +27,8 @@ PAGE = 5000
 NAMED_TYPES = {"page": "Page Viewed", "screen": "Screen Viewed"}
 
 
-def _check_window(since: datetime | None, until: datetime | None) -> None:
+def check_window(since: datetime | None, until: datetime | None) -> None:
+    """Refuse naive datetimes and a window that ends before it starts."""
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(f"{name} needs a timezone", code="naive_datetime",
@@ -53,7 +54,7 @@ def load_events(
     ctx: AppContext, *, since: datetime | None = None, until: datetime | None = None
 ) -> pd.DataFrame:
     """The timeline as a frame (customer_id, event, channel, ts, revenue) for DuckDB."""
-    _check_window(since, until)
+    check_window(since, until)
     limit = int(ctx.param("analytics.max_report_events", 5_000_000))
     rows: list[tuple[str, str, str, datetime, float | None]] = []
     cursor: tuple[datetime, str] | None = None
