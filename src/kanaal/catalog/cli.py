@@ -88,3 +88,43 @@ def export_command(
 
         count = export_csv(ctx, target, progress=progress)
     typer.echo(f"exported {count} variants to {path}")
+
+
+@app.command("import-listings")
+def import_listings_command(
+    channel: Annotated[str, typer.Argument(help="channel id or handle")],
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="CSV: sku,title,description,price,currency,"
+                                              "published,url")],
+) -> None:
+    """Create or replace a channel's listings: every row is checked first, then all land."""
+    from kanaal.catalog.listing_import import import_listings
+    from kanaal.cli import cli_context
+
+    console = Console(stderr=True)
+    with path.open(newline="", encoding="utf-8-sig") as source:
+        try:
+            report = import_listings(cli_context(), channel, source)
+        except DomainError as exc:
+            _print_errors(console, exc)
+            raise typer.Exit(1) from exc
+    typer.echo(f"listed {report.rows} variants on {report.channel} "
+               f"({report.created} new, {report.updated} updated)")
+
+
+@app.command("export-listings")
+def export_listings_command(
+    channel: Annotated[str, typer.Argument(help="channel id or handle")],
+    path: Annotated[Path, typer.Argument(dir_okay=False, help="CSV file to write")],
+) -> None:
+    """Write a channel's listings to CSV in the import-listings format."""
+    from kanaal.catalog.listing_import import export_listings
+    from kanaal.cli import cli_context
+
+    try:
+        with path.open("w", newline="", encoding="utf-8") as target:
+            count = export_listings(cli_context(), channel, target)
+    except DomainError as exc:
+        _print_errors(Console(stderr=True), exc)
+        raise typer.Exit(1) from exc
+    typer.echo(f"exported {count} listings to {path}")

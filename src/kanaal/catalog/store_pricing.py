@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -122,3 +123,22 @@ def feed_entries(session: Session, channel_id: str) -> list[FeedEntry]:
                   images=tuple(dict.fromkeys([*r.images, *r.product_images])))
         for r in rows
     ]
+
+
+def upsert_listings(session: Session, values: list[dict[str, Any]]) -> None:
+    """Create or replace many listings in one executemany upsert."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" \
+        else sqlite.insert
+    stmt = insert(channel_listings)
+    changed = ("title", "description", "price", "currency", "published", "url", "updated_at")
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=[channel_listings.c.channel_id, channel_listings.c.sku],
+        set_={c: stmt.excluded[c] for c in changed}), values)
+
+
+def listings_of(session: Session, channel_id: str) -> Iterator[Listing]:
+    """Every listing of a channel, by sku, streamed."""
+    query = (select(channel_listings).where(channel_listings.c.channel_id == channel_id)
+             .order_by(channel_listings.c.sku).execution_options(yield_per=2000))
+    for row in session.execute(query):
+        yield listing_of(row)
