@@ -120,10 +120,10 @@ def get_channel_profitability(
     return ProfitabilityOut(
         currency=report.currency, orders_in_other_currencies=report.orders_in_other_currencies,
         lines_without_cost=report.lines_without_cost,
-        channels=[ChannelFiguresOut(**vars_of_figures(f)) for f in report.channels])
+        channels=[ChannelFiguresOut(**_figures(f)) for f in report.channels])
 
 
-def vars_of_figures(figures: Any) -> dict[str, Any]:
+def _figures(figures: Any) -> dict[str, Any]:
     """A ChannelFigures dataclass (slots) as a dict."""
     return {name: getattr(figures, name) for name in ChannelFiguresOut.model_fields}
 
