@@ -48,6 +48,18 @@
       });
   }
 
+  // Many desks hear the same event: wait a moment (with jitter) so a burst of changes costs
+  // one refresh per desk and the desks do not all ask the server at the same instant.
+  var scheduled = null;
+
+  function soon() {
+    if (scheduled !== null) { return; }
+    scheduled = window.setTimeout(function () {
+      scheduled = null;
+      refresh();
+    }, 150 + Math.floor(Math.random() * 350));
+  }
+
   function refresh() {
     if (pending) { again = true; return; }
     pending = true;
@@ -67,7 +79,7 @@
       setStatus("live", "Live");
       refresh();  // catch up on anything missed while (re)connecting
     });
-    source.addEventListener("contact_center", refresh);
+    source.addEventListener("contact_center", soon);
     source.addEventListener("error", function () {
       if (source.readyState === EventSource.CLOSED) {
         // Refused (e.g. the session ended): the refresh sends a signed-out agent to sign in;
