@@ -138,3 +138,11 @@ def test_feeds_export_writes_every_format(
     assert f"{out / 'webshop-nl.xml'}: 4 items, 0 skipped" in result.stdout
     missing = CliRunner().invoke(app, ["feeds", "export", "nowhere", "--out", str(out)])
     assert missing.exit_code == 1 and "unknown_channel" in missing.output
+
+
+def test_a_scheduled_fetch_with_basic_auth_gets_the_feed(
+    client: TestClient, keys: Keys, webshop: Channel
+) -> None:
+    response = client.get(f"/v1/feeds/{webshop.handle}.xml", auth=(keys.read, ""))
+    assert response.status_code == 200
+    assert len(list(ET.fromstring(response.content).iter("item"))) == 4
