@@ -122,6 +122,15 @@ def timed_loop(clients: int, seconds: float, step: Callable[[random.Random], boo
     return sum(done) / (time.perf_counter() - began)
 
 
+def cpu_per_step(ctx: AppContext, job: Job, steps: int = 300) -> float:
+    """Milliseconds of this process's CPU per step (steadier than wall time on a busy box)."""
+    step, rng = step_for(ctx, job), random.Random(1)
+    began = time.process_time()
+    for _ in range(steps):
+        step(rng)
+    return (time.process_time() - began) / steps * 1000
+
+
 def run_job(job: Job, ready: Any, go: Any, results: Any) -> None:
     """Process entry point: warm up, say ready, run when told, report the rate."""
     ctx = context_for(job.schema)
@@ -205,6 +214,11 @@ def main() -> None:
             at_most[clients] = reservations
             print(f"{clients:>7} {baseline:>10.0f} {reservations:>15.0f} "
                   f"{reservations / baseline:>7.2f}")
+
+        cpu = {kind: cpu_per_step(ctx, replace(job, kind=kind)) for kind in ("update", "reserve")}
+        print(f"CPU per step in this process (1 client, 300 steps): UPDATE "
+              f"{cpu['update']:.2f} ms, reservation {cpu['reserve']:.2f} ms "
+              f"({cpu['reserve'] / cpu['update']:.1f}x)")
 
         with ThreadPoolExecutor(32) as pool:
             wins = sum(pool.map(lambda _: reserve_one(ctx, channel, "BENCH-HOT"), range(2_000)))
