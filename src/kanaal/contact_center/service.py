@@ -14,6 +14,7 @@ from kanaal.contact_center.agents import (
 )
 from kanaal.contact_center.callbacks import (
     accept_next_callback,
+    callback_message,
     callback_not_reached,
     create_callback,
     create_callback_in,
@@ -50,6 +51,7 @@ __all__ = [
     "accept_next_callback",
     "after_change",
     "authenticate_agent",
+    "callback_message",
     "callback_not_reached",
     "capacity_snapshot",
     "create_agent",
