@@ -17,7 +17,13 @@ from kanaal.core.live import MemoryLiveStore
 from kanaal.web.render import format_money, format_when, render_text
 from kanaal.web.secrets import secret_key
 from kanaal.web.session import SessionCodec, WebSession, check_csrf
-from kanaal.web.sse import SHUTDOWN_KEY, fanout, format_event, live_events
+from kanaal.web.sse import (
+    SHUTDOWN_KEY,
+    fanout,
+    format_event,
+    live_events,
+    remember_shutdown,
+)
 
 SECRET = "s" * 48
 
@@ -163,7 +169,7 @@ def test_a_stream_forwards_selected_messages_and_unsubscribes_at_shutdown() -> N
 
     chunks = asyncio.run(scenario())
     assert chunks == ["retry: 2000\n\n", 'event: contact_center\ndata: {"type":"agent.state"}\n\n']
-    assert ctx.live._subscribers["contact_center"] == []
+    assert fanout(ctx, "contact_center").listeners == 0  # type: ignore[arg-type]
 
 
 def test_a_quiet_stream_sends_heartbeats_and_ends_after_its_lifetime() -> None:
@@ -178,39 +184,44 @@ def test_a_quiet_stream_sends_heartbeats_and_ends_after_its_lifetime() -> None:
     chunks = asyncio.run(scenario())
     assert chunks[:2] == ["retry: 2000\n\n", 'event: hello\ndata: {"ok":true}\n\n']
     assert chunks[2:] and set(chunks[2:]) == {": heartbeat\n\n"}
-    assert ctx.live._subscribers["contact_center"] == []
+    assert fanout(ctx, "contact_center").listeners == 0  # type: ignore[arg-type]
 
 
-def test_a_stream_closed_by_the_client_unsubscribes() -> None:
+def test_a_stream_closed_by_the_client_stops_listening() -> None:
     ctx = Ctx()
 
     async def scenario() -> None:
         stream = live_events(ctx, "contact_center", select,  # type: ignore[arg-type]
                              heartbeat_seconds=3600, lifetime_seconds=3600)
         await anext(stream)
-        assert len(ctx.live._subscribers["contact_center"]) == 1
+        assert fanout(ctx, "contact_center").listeners == 1  # type: ignore[arg-type]
         await stream.aclose()
 
     asyncio.run(scenario())
-    assert ctx.live._subscribers["contact_center"] == []
+    assert fanout(ctx, "contact_center").listeners == 0  # type: ignore[arg-type]
 
 
-def test_every_stream_of_a_process_shares_one_live_subscription() -> None:
+def test_every_stream_of_a_process_shares_one_live_subscription_until_shutdown() -> None:
     ctx = Ctx()
 
     async def scenario() -> list[int]:
+        stop = asyncio.Event()
+        keeper = asyncio.ensure_future(remember_shutdown(ctx, stop))  # type: ignore[arg-type]
+        hub = fanout(ctx, "contact_center")  # type: ignore[arg-type]
         first = live_events(ctx, "contact_center", select,  # type: ignore[arg-type]
                             heartbeat_seconds=3600, lifetime_seconds=3600)
         second = live_events(ctx, "contact_center", select,  # type: ignore[arg-type]
                              heartbeat_seconds=3600, lifetime_seconds=3600)
         await anext(first)
         await anext(second)
-        counts = [len(ctx.live._subscribers["contact_center"]),
-                  fanout(ctx, "contact_center").listeners]  # type: ignore[arg-type]
+        counts = [len(ctx.live._subscribers["contact_center"]), hub.listeners]
         await first.aclose()
-        counts.append(len(ctx.live._subscribers["contact_center"]))
         await second.aclose()
-        counts.append(len(ctx.live._subscribers["contact_center"]))
+        # a reconnecting desk finds the subscription still open
+        counts += [len(ctx.live._subscribers["contact_center"]), hub.listeners]
+        stop.set()
+        await keeper
+        counts += [len(ctx.live._subscribers["contact_center"]), int(hub.subscribed)]
         return counts
 
-    assert asyncio.run(scenario()) == [1, 2, 1, 0]
+    assert asyncio.run(scenario()) == [1, 2, 1, 0, 0, 0]

@@ -28,16 +28,18 @@ Select = Callable[[Any], tuple[str, dict[str, Any]] | None]
 
 
 async def remember_shutdown(ctx: AppContext, stop: asyncio.Event) -> None:
-    """Background worker: keeps the app's stop event where streams can see it."""
+    """Background worker: keeps the app's stop event where streams see it; closes at shutdown."""
     ctx.state[SHUTDOWN_KEY] = stop
     await stop.wait()
+    close_fanouts(ctx)
 
 
 class Fanout:
     """One live-store subscription per channel and process, shared by every open stream.
 
-    With Redis each subscription is a connection and a listener thread; a desk with hundreds
-    of agents must not open hundreds of them.
+    With Redis each subscription is a connection and a listener thread: a contact center with
+    hundreds of agents must not open hundreds of them, nor one more each time a stream
+    reconnects. The subscription opens with the first stream and stays until the app stops.
     """
 
     def __init__(self, ctx: AppContext, channel: str) -> None:
@@ -52,6 +54,12 @@ class Fanout:
         """How many streams listen now."""
         with self._lock:
             return len(self._listeners)
+
+    @property
+    def subscribed(self) -> bool:
+        """Whether the live-store subscription is open."""
+        with self._lock:
+            return self._unsubscribe is not None
 
     def _deliver(self, message: Any) -> None:
         with self._lock:
@@ -70,13 +78,16 @@ class Fanout:
             with self._lock:
                 if listener in self._listeners:
                     self._listeners.remove(listener)
-                stop = self._unsubscribe if not self._listeners else None
-                if stop is not None:
-                    self._unsubscribe = None
-            if stop is not None:
-                stop()
 
         return remove
+
+    def close(self) -> None:
+        """Close the live-store subscription (at shutdown)."""
+        with self._lock:
+            stop, self._unsubscribe = self._unsubscribe, None
+            self._listeners.clear()
+        if stop is not None:
+            stop()
 
 
 def fanout(ctx: AppContext, channel: str) -> Fanout:
@@ -87,6 +98,13 @@ def fanout(ctx: AppContext, channel: str) -> Fanout:
         hub = hubs.setdefault(channel, Fanout(ctx, channel))
     assert isinstance(hub, Fanout)
     return hub
+
+
+def close_fanouts(ctx: AppContext) -> None:
+    """Close every fan-out of this app (its streams have ended or are ending)."""
+    hubs = ctx.state.pop(_FANOUT_KEY, {})
+    for hub in hubs.values():
+        hub.close()
 
 
 def format_event(name: str, data: dict[str, Any]) -> str:
