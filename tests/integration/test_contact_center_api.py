@@ -288,3 +288,27 @@ def test_an_unreached_callback_is_retried_until_its_attempts_run_out(
     nothing = client.post(f"/v1/agents/{agent['id']}/accept-next-callback",
                           headers=auth(keys.writer))
     assert nothing.json() == {"callback": None}
+
+
+def test_a_chat_with_a_known_customer_ends_as_chat_completed_on_their_timeline(
+    client: TestClient, keys: Keys, ctx: AppContext, clock: ManualClock
+) -> None:
+    visit = client.post("/v1/interactions", json={
+        "kind": "store_visit", "identities": {"email": "kim@example.nl"}, "outcome": "no_sale"},
+        headers=auth(keys.writer))
+    customer = visit.json()["customer_id"]
+    agent = add_agent(client, keys.admin, "chat@x.nl", concurrency={"chat": 3})
+    set_state(client, keys.writer, agent["id"], "available")
+    chat = client.post("/v1/interactions", json={
+        "kind": "chat", "agent_id": agent["id"], "identities": {"email": "kim@example.nl"}},
+        headers=auth(keys.writer)).json()
+    assert (chat["customer_id"], chat["ended_at"]) == (customer, None)
+    clock.advance(minutes=6)
+    client.post(f"/v1/interactions/{chat['id']}/outcome", json={"outcome": "follow_up_needed"},
+                headers=auth(keys.writer))
+    with ctx.db.reader() as session:
+        events = recent_events(session, customer)
+    assert [(e["event"], e["channel"], e["properties"]["outcome"],
+             e["properties"]["handle_seconds"]) for e in events] == [
+        ("Chat Completed", "chat", "follow_up_needed", 360.0),
+        ("Store Visit Completed", "store", "no_sale", 0.0)]

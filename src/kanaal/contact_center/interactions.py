@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -178,11 +179,15 @@ def finish_interaction_in(session: Session, ctx: AppContext, interaction_id: str
         agent = get_agent_in(session, done.agent_id)
         if agent.state is AgentState.BUSY:
             move_agent_in(session, ctx, agent.id, AgentState.WRAP_UP)
-    record_on_timeline_in(
+    customer = record_on_timeline_in(
         session, ctx, event=COMPLETED_EVENT[done.kind], customer_id=done.customer_id,
         identities=_stitchable(ctx, identities or {}), properties=interaction_properties(done),
         message_id=f"cc:{done.id}:completed", channel=INTERACTION_CHANNEL[done.kind],
     )
+    if customer is not None and done.customer_id is None:
+        # The identities stitched to a customer: the interaction now belongs to them.
+        store.set_interaction_customer(session, done.id, customer)
+        return replace(done, customer_id=customer)
     return done
 
 

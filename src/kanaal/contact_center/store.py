@@ -381,6 +381,12 @@ def complete_interaction(session: Session, interaction_id: str, **values: Any) -
     return rowcount(result) == 1
 
 
+def set_interaction_customer(session: Session, interaction_id: str, customer_id: str) -> None:
+    """Attach an interaction to the customer its identities stitched to."""
+    session.execute(update(interactions).where(interactions.c.id == interaction_id)
+                    .values(customer_id=customer_id))
+
+
 def open_interactions_of(session: Session, agent_id: str, *,
                          kinds: tuple[str, ...] | None = None) -> int:
     """How many interactions (of `kinds`) an agent has not finished."""
