@@ -41,6 +41,8 @@ FEATURE_APIS: list[str] = [
     "kanaal.contact_center.desk_api",
     "kanaal.decisions.api",
     "kanaal.marketing.api",
+    "kanaal.touchpoints.api",
+    "kanaal.touchpoints.shop_api",
 ]
 
 _STATUS: list[tuple[type[errors.DomainError], int]] = [
@@ -193,6 +195,9 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     )
     app.state.ctx = context
     app.add_middleware(RequestLogMiddleware)
+    for module in modules:  # e.g. CORS for the browser endpoints (touchpoints)
+        for middleware in getattr(module, "middleware", []):
+            app.add_middleware(middleware)
     app.add_exception_handler(errors.DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
