@@ -199,6 +199,17 @@ def bench_http(settings: Settings, key: str, seconds: float, rate: float, client
             "achieved": len(results["decide"]) / elapsed}
 
 
+def reference_loop_us() -> float:
+    """Microseconds for sum(range(1000)): how fast (or loaded) this machine is right now."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(2000):
+            sum(range(1000))
+        best = min(best, (time.perf_counter() - started) / 2000)
+    return best * 1e6
+
+
 def main() -> None:
     """Run the three measurements and print the figures and ratios."""
     parser = argparse.ArgumentParser()
@@ -210,12 +221,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings, key = make_world(Path(tmp) / "world")
         ctx = build_context(settings, live=open_live_store(None))
+        reference = reference_loop_us()
         engine = bench_engine(args.decisions, ctx)
         service = bench_service(min(args.decisions, 5000), ctx)
         ctx.db.dispose()
         http = bench_http(settings, key, args.seconds, args.rate, args.clients)
     d50, d99 = percentile(http["decide"], 0.50), percentile(http["decide"], 0.99)
     h50, h99 = percentile(http["healthz"], 0.50), percentile(http["healthz"], 0.99)
+    print(f"reference loop sum(range(1000)): {reference:.1f} us (machine speed in this run); "
+          f"one engine decision = {1e6 / engine / reference:.1f} reference loops")
     print(f"engine (pure, Thompson sampling): {engine:,.0f} decisions/s "
           f"(goal >= 10,000: {'met' if engine >= 10_000 else 'NOT met'})")
     print(f"service in-process (SQLite): {service:,.0f} decisions/s "

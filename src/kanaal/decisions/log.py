@@ -19,7 +19,7 @@ from kanaal.core.db import Database
 from kanaal.decisions import store
 
 log = logging.getLogger(__name__)
-# Called inside the flush transaction with the rows just written (model counts for "none").
+# Called inside the flush transaction with the rows just written (model counts, offer codes).
 AfterWrite = Callable[[Session, list[dict[str, Any]]], None]
 
 
@@ -67,9 +67,9 @@ class DecisionLog:
                 return 0
             try:
                 def work(session: Session) -> None:
-                    store.insert_decisions(session, batch)
+                    fresh = store.insert_decisions(session, batch)
                     if self.after_write is not None:
-                        self.after_write(session, batch)
+                        self.after_write(session, fresh)
 
                 db.run(work)
             except Exception:

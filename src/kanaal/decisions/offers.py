@@ -36,10 +36,9 @@ def new_code() -> str:
     return "K" + "".join(secrets.choice(_ALPHABET) for _ in range(9))
 
 
-def issue_offer_code_in(session: Session, ctx: AppContext, *, decision_id: str,
-                        customer_id: str | None, dctx: DecisionContext, share: float,
-                        ttl: timedelta) -> str:
-    """Store a personal offer code for an offer decision and return it."""
+def offer_code_row(ctx: AppContext, *, decision_id: str, customer_id: str | None,
+                   dctx: DecisionContext, share: float, ttl: timedelta) -> dict[str, object]:
+    """A new personal offer code for an offer decision, as the row the decision log writes."""
     follow = dctx.follow_up
     percent = Decimal(str(follow.discount_percent)) if follow and follow.discount_percent \
         is not None else Decimal(str(share * 100))
@@ -48,11 +47,10 @@ def issue_offer_code_in(session: Session, ctx: AppContext, *, decision_id: str,
             else "personal offer")
     now = ctx.clock.now()
     code = new_code()
-    store.insert_offer_code(session, code=code, decision_id=decision_id, customer_id=customer_id,
-                            discount_percent=percent.quantize(Decimal("0.01")), quote=quote,
-                            currency=dctx.currency, note=note, created_at=now,
-                            expires_at=now + ttl, redeemed_at=None, order_id=None)
-    return code
+    return {"code": code, "decision_id": decision_id, "customer_id": customer_id,
+            "discount_percent": percent.quantize(Decimal("0.01")), "quote": quote,
+            "currency": dctx.currency, "note": note, "created_at": now, "expires_at": now + ttl,
+            "redeemed_at": None, "order_id": None}
 
 
 def validate_offer_code(session: Session, ctx: AppContext, code: str, *,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from kanaal.core.context import AppContext
 from kanaal.core.errors import InvalidInput
 from kanaal.core.money import quantize
+from kanaal.decisions import store
 from kanaal.decisions.caps import CapLimits, Caps
 from kanaal.decisions.domain import (
     ALL_ACTIONS,
@@ -35,7 +36,7 @@ from kanaal.decisions.log import DecisionLog
 from kanaal.decisions.model_state import ModelCache, add_counts_in
 from kanaal.decisions.offers import (
     OfferCode,
-    issue_offer_code_in,
+    offer_code_row,
     redeem_offer_code_in,
     validate_offer_code,
 )
@@ -82,8 +83,7 @@ def runtime(ctx: AppContext) -> Runtime:
         caps=Caps(ctx.live, CapLimits.from_config(p("decisions.caps", {}))),
         pacer=Pacer(ctx.live, float(p("decisions.pacing_burst_seconds", 300.0))),
         models=models,
-        log=DecisionLog(after_write=lambda session, rows: _count_nothing_trials(
-            ctx, session, rows)),
+        log=DecisionLog(after_write=lambda session, rows: _after_log_write(ctx, session, rows)),
         explore=bool(p("decisions.explore", True)),
         margin_rate=float(p("decisions.default_margin_rate", 0.25)),
         action_ttl=timedelta(minutes=float(p("decisions.action_ttl_minutes", 15))),
@@ -95,8 +95,10 @@ def runtime(ctx: AppContext) -> Runtime:
     return built
 
 
-def _count_nothing_trials(ctx: AppContext, session: Session, rows: list[dict[str, Any]]) -> None:
-    """'Nothing' is always shown: count its trial when the decision is written."""
+def _after_log_write(ctx: AppContext, session: Session, rows: list[dict[str, Any]]) -> None:
+    """With the logged decisions: their offer codes, and the trials of "nothing" (always
+    shown, so counted when the decision is written)."""
+    store.insert_offer_codes(session, [row["_offer"] for row in rows if row.get("_offer")])
     counts: dict[tuple[str, str], dict[str, float]] = {}
     for row in rows:
         if row["action"] == ActionType.NONE.value:
@@ -200,26 +202,29 @@ def make_decision(ctx: AppContext, request: dict[str, Any]) -> dict[str, Any]:
                     policy=policy, arm=arm, blocked=rt.caps.blocked(subject, now),
                     pace=rt.pacer.allow, rng=_rng(rt))
     decision_id = ctx.ids.new("dec")
-    offer_code, task_id = _side_effects(ctx, rt, decision_id, customer_id, dctx, choice, request)
+    offer, task_id = _side_effects(ctx, rt, decision_id, customer_id, dctx, choice, request)
+    offer_code = None if offer is None else str(offer["code"])
     if choice.action is not ActionType.NONE:
         rt.caps.count_proposal(subject, now)
     expires = None if choice.action is ActionType.NONE else now + (
         rt.offer_ttl if offer_code else rt.action_ttl)
     scores = [_score(x) for x in (choice.estimate, *choice.alternatives)]
-    rt.log.append(_row(decision_id, customer_id, subject, dctx, choice, rt, now,
-                       offer_code, task_id, expires, scores))
+    row = _row(decision_id, customer_id, subject, dctx, choice, rt, now, offer_code, task_id,
+               expires, scores)
+    row["_offer"] = offer
+    rt.log.append(row)
     return _answer(decision_id, dctx, choice, queues, offer_code, expires, rt, scores)
 
 
 def _side_effects(ctx: AppContext, rt: Runtime, decision_id: str, customer_id: str | None,
                   dctx: DecisionContext, choice: Choice, request: dict[str, Any]
-                  ) -> tuple[str | None, str | None]:
-    """Offer codes and hot-prospect tasks are written now: checkout and staff need them."""
+                  ) -> tuple[dict[str, Any] | None, str | None]:
+    """An offer code (written with the decision log) or a hot-prospect task (written now:
+    staff act on it at once)."""
     if choice.action is ActionType.OFFER:
-        code = ctx.db.run(lambda session: issue_offer_code_in(
-            session, ctx, decision_id=decision_id, customer_id=customer_id, dctx=dctx,
-            share=rt.params.economics.offer_discount_share, ttl=rt.offer_ttl))
-        return code, None
+        return offer_code_row(ctx, decision_id=decision_id, customer_id=customer_id, dctx=dctx,
+                              share=rt.params.economics.offer_discount_share,
+                              ttl=rt.offer_ttl), None
     if choice.action is ActionType.HOT_PROSPECT_ALERT:
         from kanaal.contact_center.service import create_task_in
 

@@ -114,16 +114,19 @@ decision_offer_codes = Table(
 )
 
 
-def insert_decisions(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Write a batch of logged decisions; rows already written (a retried flush) are skipped."""
+def insert_decisions(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Write a batch of logged decisions and return the rows written; rows already there (a
+    retried flush) are skipped. Keys starting with "_" ride along and are not columns."""
     if not rows:
-        return
+        return []
     ids = [row["id"] for row in rows]
     present = set(session.execute(select(decisions.c.id).where(decisions.c.id.in_(ids)))
                   .scalars())
     fresh = [row for row in rows if row["id"] not in present]
     if fresh:
-        session.execute(insert(decisions), fresh)
+        session.execute(insert(decisions), [{k: v for k, v in row.items() if k[0] != "_"}
+                                            for row in fresh])
+    return fresh
 
 
 def find_decision(session: Session, decision_id: str, *, lock: bool = False) -> Any | None:
@@ -211,9 +214,10 @@ def add_to_cell(session: Session, name: str, action: str, bucket: str,
             model=name, action=action, bucket=bucket, **{**base, **counts}))
 
 
-def insert_offer_code(session: Session, **values: Any) -> None:
-    """Store a personal offer code."""
-    session.execute(insert(decision_offer_codes).values(**values))
+def insert_offer_codes(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Store personal offer codes."""
+    if rows:
+        session.execute(insert(decision_offer_codes), rows)
 
 
 def find_offer_code(session: Session, code: str) -> Any | None:
