@@ -141,6 +141,10 @@ def test_bad_products_are_refused_and_nothing_is_written(
          422, "invalid_condition"),
         ({**other, "variants": []}, 422, "no_variants"),
         ({**other, "handle": "Not A Slug"}, 422, "invalid_handle"),
+        ({**other, "images": ["ftp://img.example.com/a.jpg"]}, 422, "invalid_image"),
+        ({**other, "variants": [{**one, "sku": "N-7", "gtin": None,
+                                 "attributes": {"blob": "x" * 20_000}}]}, 422,
+         "attributes_too_large"),
         ({**other, "variants": [{**one, "sku": "N-6", "gtin": None, "cost_price": "abc"}]}, 422,
          "validation_error"),
     ]

@@ -82,6 +82,7 @@ def test_a_file_with_errors_reports_every_line_and_column_and_writes_nothing(
     rows[11][col["attributes"]] = "[1, 2]"
     rows[12][col["condition"]] = "broken"
     rows[13][col["product_title"]] = "Other title"
+    rows[16][col["images"]] = "img.example.com/no-scheme.jpg"
     with pytest.raises(InvalidInput) as refused:
         import_csv(ctx, _csv(rows))
     assert refused.value.code == "invalid_import"
@@ -93,6 +94,7 @@ def test_a_file_with_errors_reports_every_line_and_column_and_writes_nothing(
         (12, "attributes", "invalid_attributes"),
         (13, "condition", "invalid_condition"),
         (15, "product_title", "product_conflict"),  # line 14 is its product's first row
+        (17, "images", "invalid_image"),
     ]
     assert _counts(ctx) == (1, 1)
 

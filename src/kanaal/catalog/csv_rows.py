@@ -10,9 +10,11 @@ from typing import Any
 
 from kanaal.catalog.domain import (
     Condition,
+    check_attributes,
     check_currency,
     check_gtin,
     check_handle,
+    check_images,
     check_sku,
     parse_amount,
 )
@@ -111,9 +113,12 @@ def parse_row(line: int, raw: dict[str, str | None]) -> tuple[ImportRow | None, 
                                  "condition must be new, refurbished or used"))
     attributes, found_attributes = _attributes(line, cell.get("attributes", ""))
     problems += found_attributes
+    images = tuple(u.strip() for u in cell.get("images", "").split(IMAGE_SEPARATOR) if u.strip())
+    problems += [RowError(line, "images", p["code"], p["message"])
+                 for p in check_images(images, [])]
+    problems += _errors(line, "attributes", check_attributes(attributes, []))
     if problems or cost is None:
         return None, problems
-    images = tuple(u.strip() for u in cell.get("images", "").split(IMAGE_SEPARATOR) if u.strip())
     return ImportRow(
         line=line, product_handle=handle, product_title=cell["product_title"],
         product_description=cell.get("product_description", ""),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 GTIN_LENGTHS = frozenset({8, 12, 13, 14})
 MAX_AMOUNT = Decimal("9999999999.9999")
 MAX_SCALE = 4
+MAX_ATTRIBUTES_BYTES = 16_384
 
 
 class Condition(StrEnum):
@@ -166,6 +168,23 @@ def parse_amount(value: object, loc: list[str | int]) -> tuple[Decimal | None,
     return amount, []
 
 
+def check_images(images: Iterable[str], loc: list[str | int]) -> list[dict[str, Any]]:
+    """Problems with image URLs: each must be an http(s) URL of at most 2,000 characters."""
+    return [problem([*loc, index], "an image must be an http(s) URL of at most 2000 characters",
+                    "invalid_image")
+            for index, url in enumerate(images)
+            if not url.startswith(("https://", "http://")) or len(url) > 2000 or " " in url]
+
+
+def check_attributes(attributes: dict[str, Any], loc: list[str | int]) -> list[dict[str, Any]]:
+    """Problems with free-form attributes: they must fit in MAX_ATTRIBUTES_BYTES of JSON."""
+    size = len(json.dumps(attributes, ensure_ascii=False, default=str).encode())
+    if size > MAX_ATTRIBUTES_BYTES:
+        return [problem(loc, f"attributes take {size} bytes, at most {MAX_ATTRIBUTES_BYTES}",
+                        "attributes_too_large")]
+    return []
+
+
 def check_variant(variant: Variant, loc: list[str | int]) -> list[dict[str, Any]]:
     """Every problem with a variant's own fields (uniqueness is checked by the service)."""
     problems = check_sku(variant.sku, [*loc, "sku"])
@@ -175,6 +194,8 @@ def check_variant(variant: Variant, loc: list[str | int]) -> list[dict[str, Any]
     problems += amount_problems
     if not variant.title.strip():
         problems.append(problem([*loc, "title"], "must not be blank", "invalid_title"))
+    problems += check_images(variant.images, [*loc, "images"])
+    problems += check_attributes(variant.attributes, [*loc, "attributes"])
     return problems
 
 

@@ -13,8 +13,10 @@ from kanaal.catalog.domain import (
     Condition,
     Product,
     Variant,
+    check_attributes,
     check_currency,
     check_handle,
+    check_images,
     check_variant,
     choose_tier,
     problem,
@@ -104,6 +106,8 @@ def create_product(ctx: AppContext, fields: dict[str, Any]) -> tuple[Product, li
         problems.append(problem(["title"], "must not be blank", "invalid_title"))
     if not items:
         problems.append(problem(["variants"], "a product needs a variant", "no_variants"))
+    problems += check_images(product.images, ["images"])
+    problems += check_attributes(product.attributes, ["attributes"])
     for index, variant in enumerate(items):
         problems += check_variant(variant, ["variants", index])
     raise_problems(problems, default_code="invalid_product")
