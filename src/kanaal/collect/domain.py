@@ -28,6 +28,7 @@ MAX_NAME_LENGTH = 255
 EVENT_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 _CHANNELS = frozenset(kind.value for kind in ChannelKind)
 _MAX_ERRORS = 20
+_TRAIT_IDENTITIES = (("email", EMAIL), ("phone", PHONE), ("loyalty_card", LOYALTY_CARD))
 
 # Turns (identity type, raw value) into a normalised identity, or None when unusable.
 IdentityMaker = Callable[[str, Any], Identity | None]
@@ -93,6 +94,8 @@ def event_time(
 
 def _obj(message: dict[str, Any], key: str, loc: str) -> dict[str, Any]:
     value = message.get(key)
+    if value.__class__ is dict:
+        return value
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -103,6 +106,8 @@ def _obj(message: dict[str, Any], key: str, loc: str) -> dict[str, Any]:
 def _text(message: dict[str, Any], key: str, loc: str, *, required_code: str | None = None
           ) -> str | None:
     value = message.get(key)
+    if value.__class__ is str and 0 < len(value) <= MAX_NAME_LENGTH and not value.isspace():
+        return value
     if isinstance(value, int | float) and not isinstance(value, bool) and key.endswith("Id"):
         value = str(value)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -129,15 +134,24 @@ def _identities(
     traits: dict[str, Any], context: dict[str, Any], previous_id: str | None,
 ) -> list[Identity]:
     make = envelope.make_identity
-    raw: list[tuple[str, Any]] = [(USER_ID, user_id), (ANONYMOUS_ID, anonymous_id),
-                                  (ANONYMOUS_ID, previous_id), (EMAIL, traits.get("email")),
-                                  (PHONE, traits.get("phone")),
-                                  (LOYALTY_CARD, traits.get("loyalty_card"))]
+    raw: list[tuple[str, Any]] = []
+    if user_id is not None:
+        raw.append((USER_ID, user_id))
+    if anonymous_id is not None:
+        raw.append((ANONYMOUS_ID, anonymous_id))
+    if previous_id is not None:
+        raw.append((ANONYMOUS_ID, previous_id))
+    if traits:
+        for trait, identity_type in _TRAIT_IDENTITIES:
+            if trait in traits:
+                raw.append((identity_type, traits[trait]))
     device = context.get("device")
-    if isinstance(device, dict):
-        raw.append((DEVICE_ID, device.get("id")))
+    if device.__class__ is dict and "id" in device:
+        raw.append((DEVICE_ID, device["id"]))
     external = context.get("externalIds")
-    if external is not None and not isinstance(external, list):
+    if external is None:
+        return _made(make, raw)
+    if not isinstance(external, list):
         raise EventError(f"{loc}.context.externalIds", "invalid_field",
                          "externalIds must be a list")
     for n, item in enumerate(external or []):
@@ -147,6 +161,10 @@ def _identities(
                              "each external id needs `id` and `type`")
         name = kind.strip().lower().replace("-", "_").replace(" ", "_")
         raw.append(({"userid": USER_ID, "anonymousid": ANONYMOUS_ID}.get(name, name), item["id"]))
+    return _made(make, raw)
+
+
+def _made(make: IdentityMaker, raw: list[tuple[str, Any]]) -> list[Identity]:
     found: list[Identity] = []
     for identity_type, value in raw:
         if value is not None:
@@ -169,7 +187,9 @@ def parse_message(
                              f"type must be one of {', '.join(EVENT_TYPES)}")
     context = _obj(message, "context", loc)
     properties = _obj(message, "properties", loc)
-    traits = {**_obj(context, "traits", f"{loc}.context"), **_obj(message, "traits", loc)}
+    traits = _obj(message, "traits", loc)
+    if context.get("traits") is not None:
+        traits = {**_obj(context, "traits", f"{loc}.context"), **traits}
     user_id = _text(message, "userId", loc)
     anonymous_id = _text(message, "anonymousId", loc)
     previous_id = None

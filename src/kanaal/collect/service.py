@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 import zlib
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from kanaal.collect.domain import (
     EVENT_TYPES,
     MAX_BATCH_BYTES,
     Envelope,
+    IdentityMaker,
     MalformedBody,
     check_body_size,
     parse_body,
@@ -29,7 +31,13 @@ from kanaal.core.errors import (
 )
 from kanaal.core.http import principal_from_header
 from kanaal.customers import store as customer_store
-from kanaal.customers.domain import ANONYMOUS_ID, USER_ID, Identity, IncomingEvent
+from kanaal.customers.domain import (
+    ANONYMOUS_ID,
+    USER_ID,
+    Identity,
+    IdentityRules,
+    IncomingEvent,
+)
 from kanaal.customers.ingest import IngestReport, identity_rules, ingest_in
 from kanaal.customers.normalize import make_identity
 
@@ -82,8 +90,24 @@ def envelope_for(ctx: AppContext, principal: Principal) -> Envelope:
         default_channel=principal.default_channel.value,
         received_at=ctx.clock.now(),
         new_message_id=lambda: ctx.ids.new("msg"),
-        make_identity=lambda kind, value: make_identity(kind, value, rules=rules, region=region),
+        make_identity=_cached_maker(rules, region),
     )
+
+
+def _cached_maker(rules: IdentityRules, region: str) -> IdentityMaker:
+    """make_identity with a per-request memo (a batch repeats the same ids many times)."""
+    memo: dict[tuple[str, Any], Identity | None] = {}
+
+    def make(kind: str, value: Any) -> Identity | None:
+        if value.__class__ is not str:
+            return make_identity(kind, value, rules=rules, region=region)
+        key = (kind, value)
+        if key in memo:
+            return memo[key]
+        found = memo[key] = make_identity(kind, value, rules=rules, region=region)
+        return found
+
+    return make
 
 
 def collect(
@@ -110,7 +134,13 @@ def collect(
 
 def ingest(ctx: AppContext, events: list[IncomingEvent]) -> IngestReport:
     """Store validated events in one transaction (retried on serialization failures)."""
-    return ctx.db.run(lambda session: ingest_in(session, ctx, events))
+    if not ctx.db.is_sqlite:
+        return ctx.db.run(lambda session: ingest_in(session, ctx, events))
+    # SQLite has one writer at a time and its busy handler sleeps with back-off; queueing
+    # this process's writers on a lock hands the database over without those sleeps.
+    lock = ctx.state.setdefault("collect.sqlite_writer", threading.Lock())
+    with lock:
+        return ctx.db.run(lambda session: ingest_in(session, ctx, events))
 
 
 def record_event(
