@@ -246,3 +246,22 @@ def test_concurrent_first_observations_of_one_customer_all_count(ctx: AppContext
     with ctx.db.reader() as session:
         assert store.stored_value(session, experiment.id, "cus_same",
                                   "revenue_per_visitor") == Decimal("75.00")
+
+
+def test_other_features_get_the_arm_inside_their_own_transaction(ctx: AppContext) -> None:
+    experiment = service.create_experiment(
+        ctx, name="offer", target_kind="offer", target_name="free-shipping",
+        arms=[("control", Decimal("0.5")), ("free", Decimal("0.5"))], metrics=["conversion"])
+    expected = assign(experiment, "cus_9").name
+
+    def failing_caller() -> None:
+        with ctx.db.transaction() as session:
+            assert service.arm_for_in(session, ctx, experiment.id, "cus_9") == expected
+            raise RuntimeError("the caller's work failed")
+
+    with pytest.raises(RuntimeError):
+        failing_caller()
+    assert row_counts(ctx) == (1, 0, 0)  # rolled back with the caller
+    with ctx.db.transaction() as session:
+        assert service.arm_for_in(session, ctx, experiment.id, "cus_9") == expected
+    assert service.assignment(ctx, experiment.id, "cus_9")[1] is True

@@ -99,6 +99,12 @@ def expose_in(session: Session, ctx: AppContext, experiment: Experiment, custome
     return arm
 
 
+def arm_for_in(session: Session, ctx: AppContext, experiment_id: str, customer_id: str) -> str:
+    """For other features (widgets, triggers, the decision engine): the customer's arm name,
+    recorded as an exposure in the caller's transaction. Never commits."""
+    return expose_in(session, ctx, store.get_experiment(session, experiment_id), customer_id).name
+
+
 def observe_in(
     session: Session, ctx: AppContext, experiment: Experiment, observation: Observation
 ) -> Arm:
