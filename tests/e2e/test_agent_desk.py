@@ -15,6 +15,7 @@ import pytest
 
 from kanaal.app import create_app
 from kanaal.core.context import AppContext
+from kanaal.core.ids import SequentialIds
 from tests.conftest import Keys, bearer
 from tests.support.server import live_server
 
@@ -69,6 +70,7 @@ def _shot(page: Any, ctx: AppContext, name: str) -> None:
 def test_agent_takes_a_live_callback_sees_the_web_visit_and_logs_a_sale(
     ctx: AppContext, keys: Keys, browser: Any
 ) -> None:
+    ctx.ids = SequentialIds()  # the same ids on every run: screenshots change only with the UI
     with live_server(create_app(ctx=ctx)) as base, httpx.Client(base_url=base) as api:
         customer_id = _setup(api, keys)
         context = browser.new_context(viewport={"width": 1280, "height": 820})
