@@ -271,3 +271,48 @@ def test_the_background_sweeper_expires_due_reservations(
     asyncio.run(sweep_until_expired())
     assert status() is ReservationStatus.EXPIRED
     assert ledger_rows(ctx, world.sku)[world.first.id].reserved == 0
+
+
+def test_every_cause_of_a_stock_change_sends_one_webhook_per_movement(
+    ctx: AppContext, clock: ManualClock
+) -> None:
+    add_webhook_endpoint(ctx.db, ids=ctx.ids, clock=ctx.clock, url="http://127.0.0.1:9/hook",
+                         topics=["stock.changed"], secret="s")
+    world = stocked_world(ctx, first=10, second=2)
+    a, b = world.first.id, world.second.id
+    service.record_movement(ctx, sku=world.sku, location_id=a, reason="receipt", quantity=3)
+    service.record_movement(ctx, sku=world.sku, location_id=a, reason="adjustment",
+                            quantity=-1)
+    service.record_movement(ctx, sku=world.sku, location_id=a, reason="transfer", quantity=2,
+                            to_location_id=b)
+    service.set_stock(ctx, sku=world.sku, location_id=b, safety_stock=1)
+    released = _reserve(ctx, world.channel, world.sku, 1)
+    ctx.db.run(lambda s: service.release_in(s, ctx, released.id))
+    _reserve(ctx, world.channel, world.sku, 1, ttl=5)
+    clock.advance(seconds=5)
+    assert service.expire_reservations(ctx) == 1
+    confirmed = _reserve(ctx, world.channel, world.sku, 2)
+    ctx.db.run(lambda s: service.confirm_in(s, ctx, confirmed.id, order_id="ord_1"))
+
+    def order_flow(session: Session) -> None:
+        service.allocate_in(session, ctx, sku=world.sku, quantity=1, location_id=a,
+                            order_id="ord_2")
+        service.deallocate_in(session, ctx, sku=world.sku, quantity=1, location_id=a,
+                              order_id="ord_2")
+        service.ship_in(session, ctx, sku=world.sku, quantity=2, location_id=a,
+                        order_id="ord_1")
+        service.receive_return_in(session, ctx, sku=world.sku, quantity=1, location_id=b,
+                                  order_id="ord_1")
+
+    ctx.db.run(order_flow)
+    with ctx.db.reader() as session:
+        events = [row.payload["data"] for row in session.execute(
+            select(outbox_messages.c.payload).where(outbox_messages.c.topic == "stock.changed"))]
+        logged = store.list_movements(session, world.sku, limit=1000)
+    assert sorted(e["movement_id"] for e in events) == sorted(m["id"] for m in logged)
+    assert {e["reason"] for e in events} == {
+        "count", "receipt", "adjustment", "transfer", "setting", "reservation", "release",
+        "expiry", "allocation", "deallocation", "sale", "return"}
+    last = next(e for e in events if e["reason"] == "return")
+    assert (last["location_id"], last["on_hand"], last["available"]) == (b, 5, 4)
+    assert ledger_problems(ctx, world.sku) == []
