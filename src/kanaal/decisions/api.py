@@ -65,7 +65,20 @@ async def attribution_worker(ctx: AppContext, stop: asyncio.Event) -> None:
                 log.warning("conversion attribution failed", exc_info=True)
 
 
-workers = [log_worker, attribution_worker]
+async def model_worker(ctx: AppContext, stop: asyncio.Event) -> None:
+    """Pick up new model versions off the request path (requests reuse the cached model)."""
+    models = service.runtime(ctx).models
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=models.reload_seconds / 2)
+        except TimeoutError:
+            try:
+                await asyncio.to_thread(models.get, ctx.db)
+            except Exception:  # noqa: BLE001 - requests keep the last model
+                log.warning("model refresh failed", exc_info=True)
+
+
+workers = [log_worker, attribution_worker, model_worker]
 
 
 def on_shutdown(ctx: AppContext) -> None:

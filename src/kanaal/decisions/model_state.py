@@ -49,7 +49,11 @@ class ModelCache:
         model = self._model
         if model is not None and now - self._checked < self.reload_seconds:
             return model
-        with self._lock:
+        if model is not None and not self._lock.acquire(blocking=False):
+            return model  # another thread is refreshing: decide with the current model
+        if model is None:
+            self._lock.acquire()
+        try:
             if self._model is not None and now - self._checked < self.reload_seconds:
                 return self._model
             with db.reader() as session:
@@ -61,6 +65,8 @@ class ModelCache:
                     self._model = BetaModel(priors=self.priors, cells=cells, version=version)
             self._checked = now
             return self._model
+        finally:
+            self._lock.release()
 
     def get_version(self) -> int:
         """The version of the cached model (0 before the first load)."""

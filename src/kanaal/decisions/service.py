@@ -106,7 +106,6 @@ def _after_log_write(ctx: AppContext, session: Session, rows: list[dict[str, Any
             cell["buy_trials"] += 1.0
     if counts:
         add_counts_in(session, MODEL, counts, ctx.clock.now())
-        runtime(ctx).models.invalidate()
 
 
 def _rng(rt: Runtime) -> random.Random | None:
