@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from kanaal.core.context import AppContext
 from kanaal.core.http import Ctx, IdempotencyKey, ReadKey, WriteKey
 from kanaal.inventory import reservations, service
+from kanaal.inventory.reservations import EXPIRY_BATCH
 from kanaal.inventory.schemas import (
     AvailabilityOut,
     ConfirmIn,
@@ -139,9 +140,12 @@ async def expire_reservations_worker(ctx: AppContext, stop: asyncio.Event) -> No
     interval = float(ctx.param("inventory.sweep_seconds", 5.0))
     while not stop.is_set():
         try:
-            await asyncio.to_thread(service.expire_reservations, ctx)
+            expired = await asyncio.to_thread(service.expire_reservations, ctx)
         except Exception:  # noqa: BLE001 - keep sweeping; the next pass retries
             log.exception("reservation sweep failed")
+            expired = 0
+        if expired >= EXPIRY_BATCH:
+            continue  # a full batch: more may be due, sweep again at once
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except TimeoutError:
