@@ -43,6 +43,7 @@ FEATURE_APIS: list[str] = [
     "kanaal.marketing.api",
     "kanaal.touchpoints.api",
     "kanaal.touchpoints.shop_api",
+    "kanaal.touchpoints.chat_api",
 ]
 
 _STATUS: list[tuple[type[errors.DomainError], int]] = [

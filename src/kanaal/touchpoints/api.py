@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from kanaal.core.errors import NotFound
 from kanaal.core.http import AnyKey, Ctx, IdempotencyKey
 from kanaal.touchpoints import service
 from kanaal.touchpoints.cors import BrowserCors
@@ -20,7 +21,9 @@ from kanaal.touchpoints.schemas import (
 )
 
 STATIC = Path(__file__).parent / "static"
-_TYPES = {"kanaal.js": "text/javascript; charset=utf-8", "widgets.css": "text/css; charset=utf-8"}
+_TYPES = {"kanaal.js": "text/javascript; charset=utf-8", "widgets.css": "text/css; charset=utf-8",
+          "desk/desk-chat.js": "text/javascript; charset=utf-8",
+          "desk/desk-chat.css": "text/css; charset=utf-8"}
 
 router = APIRouter(tags=["touchpoints"])
 # Added to the app by create_app (CORS for the browser endpoints of every feature).
@@ -53,6 +56,14 @@ def snippet(request: Request) -> Response:
 def widget_styles(request: Request) -> Response:
     """The widgets' stylesheet (CSS variables to restyle)."""
     return _serve("widgets.css", request)
+
+
+@router.get("/sdk/desk/{name}", include_in_schema=False)
+def desk_asset(name: str, request: Request) -> Response:
+    """The desk chat page's script and stylesheet."""
+    if f"desk/{name}" not in _TYPES:
+        raise NotFound("no such file", code="not_found")
+    return _serve(f"desk/{name}", request)
 
 
 @router.post("/v1/touchpoints/callbacks", status_code=201, response_model=WidgetCallbackOut)

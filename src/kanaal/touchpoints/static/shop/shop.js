@@ -13,6 +13,7 @@
     $('cart-count').textContent = String(cart().items.reduce(function (n, i) { return n + i.quantity; }, 0));
   }
   count();
+  $('open-chat').addEventListener('click', function () { k.openChat(); });
 
   if (page === 'product') {
     var button = $('add-to-cart');

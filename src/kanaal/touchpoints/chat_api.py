@@ -1,0 +1,237 @@
+"""Chat over WebSocket: the visitor at /v1/chat/ws, agents at /desk/chats (several at once)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from kanaal.contact_center import desk_session
+from kanaal.contact_center import service as contact_center
+from kanaal.core.context import AppContext
+from kanaal.core.errors import DomainError, Forbidden, InvalidInput, PayloadTooLarge
+from kanaal.core.http import Ctx
+from kanaal.touchpoints import chat_desk, chat_service
+from kanaal.touchpoints.chat_views import render_desk
+from kanaal.touchpoints.domain import origin_allowed
+from kanaal.web.session import check_csrf
+
+MAX_FRAME_CHARS = 64 * 1024
+DESK = "/desk/chats"
+# WebSocket close codes: 4401 bad key, 4403 origin refused, 4422 bad request.
+CLOSE_CODES = {"invalid_key": 4401, "invalid_credentials": 4401, "missing_credentials": 4401,
+               "origin_not_allowed": 4403, "missing_identity": 4422}
+
+router = APIRouter(tags=["chat"])
+Text = Annotated[str, Form(max_length=100_000)]
+Csrf = Annotated[str, Form(max_length=200)]
+
+
+def _error(exc: DomainError) -> dict[str, Any]:
+    return {"type": "error", "code": exc.code, "message": exc.message}
+
+
+def _subscribe(ctx: AppContext, keep: Callable[[dict[str, Any]], bool]
+               ) -> tuple[asyncio.Queue[dict[str, Any]], Callable[[], None]]:
+    """Live chat events that `keep` accepts, delivered onto this event loop."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=512)
+
+    def handler(message: Any) -> None:
+        if isinstance(message, dict) and keep(message):
+            loop.call_soon_threadsafe(_offer, queue, message)
+
+    return queue, ctx.live.subscribe(chat_service.LIVE_CHANNEL, handler)
+
+
+def _offer(queue: asyncio.Queue[dict[str, Any]], message: dict[str, Any]) -> None:
+    if not queue.full():
+        queue.put_nowait(message)
+
+
+async def _pump(socket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> None:
+    while True:
+        await socket.send_json(await queue.get())
+
+
+async def _refuse(socket: WebSocket, exc: DomainError) -> None:
+    await socket.accept()
+    await socket.send_json(_error(exc))
+    await socket.close(code=CLOSE_CODES.get(exc.code, 4400))
+
+
+def _own_origin(socket: WebSocket) -> str:
+    scheme = "https" if socket.url.scheme == "wss" else "http"
+    return f"{scheme}://{socket.headers.get('host', '')}"
+
+
+@router.websocket("/v1/chat/ws")
+async def visitor_socket(socket: WebSocket) -> None:
+    """The visitor's chat: `?key=<write key>&anonymousId=…&lang=…[&conversation=…]`."""
+    ctx: AppContext = socket.app.state.ctx
+    params = socket.query_params
+    try:
+        if not origin_allowed(socket.headers.get("origin"), _own_origin(socket),
+                              ctx.settings.cors_origins):
+            raise Forbidden("this origin may not open a chat", code="origin_not_allowed")
+        await run_in_threadpool(ctx.keys.authenticate, params.get("key", ""))
+        opened = await run_in_threadpool(
+            chat_service.open_conversation, ctx, anonymous_id=params.get("anonymousId"),
+            user_id=params.get("userId"), lang=params.get("lang"),
+            resume=params.get("conversation"))
+    except DomainError as exc:
+        await _refuse(socket, exc)
+        return
+    conversation = opened["conversation"]
+    await socket.accept()
+    await socket.send_json({"type": "welcome", "conversation_id": conversation["id"],
+                            "status": conversation["status"]})
+    for message in opened["messages"]:
+        await socket.send_json(chat_service.wire(message))
+    queue, unsubscribe = _subscribe(ctx, lambda m: m.get("conversation_id") == conversation["id"])
+    pump = asyncio.create_task(_pump(socket, queue))
+    try:
+        while True:
+            raw = await socket.receive_text()
+            try:
+                await run_in_threadpool(_visitor_frame, ctx, conversation, raw)
+            except DomainError as exc:
+                await socket.send_json(_error(exc))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        unsubscribe()
+        pump.cancel()
+
+
+def _visitor_frame(ctx: AppContext, conversation: dict[str, Any], raw: str) -> None:
+    """One frame from the visitor: `{"type": "message", "body": "..."}`."""
+    if len(raw) > MAX_FRAME_CHARS:
+        limit = chat_service.config(ctx).limits.max_message_chars
+        raise PayloadTooLarge(f"the message is over the limit of {limit} characters",
+                              code="message_too_long")
+    try:
+        frame = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput("a frame must be JSON", code="malformed_json") from exc
+    if not isinstance(frame, dict) or frame.get("type") != "message":
+        raise InvalidInput('send {"type": "message", "body": "..."}', code="invalid_frame")
+    chat_service.visitor_says(ctx, conversation["id"], conversation["anonymous_id"],
+                              frame.get("body"))
+
+
+# ---------------------------------------------------------------- the desk's chat page
+
+
+def _agent(ctx: AppContext, request: Request) -> tuple[Any, str] | None:
+    session = desk_session.codec(ctx).from_request(request)
+    agent_id = desk_session.signed_in_agent(ctx, session)
+    return None if session is None or agent_id is None else (session, agent_id)
+
+
+def _back(conversation_id: str | None = None, error: str | None = None) -> RedirectResponse:
+    url = DESK + (f"?error={error}" if error else "") + (
+        f"#chat-{conversation_id}" if conversation_id else "")
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+@router.get(DESK, response_class=HTMLResponse, include_in_schema=False)
+def chats_page(request: Request, ctx: Ctx, error: str | None = None,
+               fragment: bool = False) -> Response:
+    """The agent's chats: waiting chats to take and their open chats side by side."""
+    current = _agent(ctx, request)
+    if current is None:
+        return RedirectResponse("/desk/login", status_code=303)
+    session, agent_id = current
+    agent = contact_center.get_agent(ctx, agent_id)
+    view = chat_desk.desk_view(ctx, agent_id)
+    return render_desk(agent=agent, csrf_token=session.csrf, view=view, error=error,
+                       fragment=fragment)
+
+
+def _act(request: Request, ctx: AppContext, csrf_token: str, conversation_id: str,
+         action: Callable[[str], object]) -> Response:
+    current = _agent(ctx, request)
+    if current is None:
+        return RedirectResponse("/desk/login", status_code=303)
+    session, agent_id = current
+    try:
+        check_csrf(session, csrf_token)
+        action(agent_id)
+    except DomainError as exc:
+        return _back(conversation_id, exc.code)
+    return _back(conversation_id)
+
+
+@router.post(DESK + "/{conversation_id}/take", include_in_schema=False)
+def take(conversation_id: str, request: Request, ctx: Ctx, csrf_token: Csrf = "") -> Response:
+    """Take a waiting chat."""
+    return _act(request, ctx, csrf_token, conversation_id,
+                lambda agent: chat_desk.take_chat(ctx, agent, conversation_id))
+
+
+@router.post(DESK + "/{conversation_id}/reply", include_in_schema=False)
+def reply(conversation_id: str, request: Request, ctx: Ctx, body: Text = "",
+          csrf_token: Csrf = "") -> Response:
+    """Send a reply to the visitor."""
+    return _act(request, ctx, csrf_token, conversation_id,
+                lambda agent: chat_desk.agent_says(ctx, agent, conversation_id, body))
+
+
+@router.post(DESK + "/{conversation_id}/callback", include_in_schema=False)
+def to_callback(conversation_id: str, request: Request, ctx: Ctx,
+                phone: Annotated[str, Form(max_length=40)] = "",
+                csrf_token: Csrf = "") -> Response:
+    """Turn the chat into a callback."""
+    return _act(request, ctx, csrf_token, conversation_id,
+                lambda agent: chat_desk.convert_to_callback(ctx, agent, conversation_id,
+                                                            phone=phone))
+
+
+@router.post(DESK + "/{conversation_id}/appointment", include_in_schema=False)
+def to_appointment(conversation_id: str, request: Request, ctx: Ctx,
+                   store_id: Annotated[str, Form(max_length=60)] = "",
+                   when: Annotated[str, Form(max_length=200)] = "",
+                   csrf_token: Csrf = "") -> Response:
+    """Ask a store for an appointment with the prospect."""
+    return _act(request, ctx, csrf_token, conversation_id,
+                lambda agent: chat_desk.request_store_appointment(
+                    ctx, agent, conversation_id, store_id=store_id, when=when))
+
+
+@router.post(DESK + "/{conversation_id}/close", include_in_schema=False)
+def close(conversation_id: str, request: Request, ctx: Ctx,
+          outcome: Annotated[str, Form(max_length=30)] = "no_sale",
+          csrf_token: Csrf = "") -> Response:
+    """Close the chat."""
+    return _act(request, ctx, csrf_token, conversation_id,
+                lambda agent: chat_desk.close_chat(ctx, agent, conversation_id, outcome))
+
+
+@router.websocket(DESK + "/live")
+async def desk_socket(socket: WebSocket) -> None:
+    """Live chat events for a signed-in agent (the page refreshes its board on each)."""
+    ctx: AppContext = socket.app.state.ctx
+    codec = desk_session.codec(ctx)
+    agent_id = desk_session.signed_in_agent(ctx, codec.loads(socket.cookies.get(
+        codec.cookie_name)))
+    if agent_id is None or not origin_allowed(socket.headers.get("origin"),
+                                              _own_origin(socket), []):
+        await socket.close(code=4401)
+        return
+    await socket.accept()
+    queue, unsubscribe = _subscribe(ctx, lambda _m: True)
+    pump = asyncio.create_task(_pump(socket, queue))
+    try:
+        while True:
+            await socket.receive_text()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        unsubscribe()
+        pump.cancel()

@@ -1,0 +1,148 @@
+"""Must show: chat end to end in Chromium. The bot answers a routine question; "I want a
+person" reaches an agent in the desk; the agent replies, then turns the chat into a callback;
+the transcript lands on the customer's timeline and the qualification answers on the profile.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from kanaal.app import create_app
+from kanaal.contact_center import service as cc
+from kanaal.core.context import AppContext
+from tests.conftest import Keys, bearer
+from tests.e2e.test_web_widgets import AGENT, new_page, shot, timeline
+from tests.support.server import live_server
+
+
+def staffed(ctx: AppContext, keys: Keys) -> None:
+    """A chat queue, a callback queue and one available agent; no proposals on page load."""
+    ctx.business["touchpoints"] = {"demo_write_key": keys.write}
+    ctx.business["decisions"] = {"explore": False, "experiment": {"holdout_share": 0.0},
+                                 "caps": {"per_session": 0}}
+    cc.create_queue(ctx, name="sales-chat", skill="sales", channel="chat", handle_time_seconds=300)
+    cc.create_queue(ctx, name="sales-callbacks", skill="sales", channel="callback")
+    agent = cc.create_agent(ctx, name="Anna de Vries", email=AGENT[0], password=AGENT[1],
+                            skills=["sales"])
+    cc.set_agent_state(ctx, agent.id, "available")
+
+
+def visitor_says(page: Any, text: str) -> None:
+    """Type a chat message and send it."""
+    chat = page.locator("[data-kanaal-widget='chat']")
+    chat.get_by_label("Your message").fill(text)
+    chat.get_by_role("button", name="Send").click()
+
+
+def last_line(page: Any, sender: str) -> str:
+    """The newest chat line of one sender in the visitor's widget."""
+    return str(page.locator(f".kanaal-log li[data-sender='{sender}'] .kanaal-body").last
+               .inner_text())
+
+
+def wait_line(page: Any, sender: str, text: str) -> None:
+    """Wait until a line of `sender` with exactly `text` is shown."""
+    page.locator(f".kanaal-log li[data-sender='{sender}'] .kanaal-body",
+                 has_text=re.compile("^" + re.escape(text) + "$")).wait_for(timeout=10000)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_bot_answers_then_hands_over_and_the_agent_converts_the_chat_into_a_callback(
+    ctx: AppContext, keys: Keys, browser: Any
+) -> None:
+    staffed(ctx, keys)
+    with live_server(create_app(ctx=ctx)) as base, httpx.Client(base_url=base) as api:
+        visitor_context, visitor, visitor_errors = new_page(browser)
+        agent_context, desk, desk_errors = new_page(browser)
+        try:
+            # Given a visitor on the shop who opens the chat
+            visitor.goto(f"{base}/demo/shop")
+            visitor.get_by_role("button", name="Chat with us").click()
+            wait_line(visitor, "bot", "Hello! I am the shop's assistant. Ask me about delivery, "
+                      "returns, warranty or payment, or ask for a person.")
+            # When they ask a routine question, the bot answers from the FAQ
+            visitor_says(visitor, "When will my order be delivered?")
+            wait_line(visitor, "bot", "Orders placed before 22:00 on a working day are "
+                      "delivered the next day, free above EUR 50.")
+            shot(visitor, ctx, "chat-bot.png")
+
+            # And "I want a person" hands over, with the qualification questions meanwhile
+            visitor_says(visitor, "I want a person")
+            wait_line(visitor, "bot", "While I find an advisor: which product are you "
+                      "interested in?")
+            visitor_says(visitor, "The Barista Pro")
+            wait_line(visitor, "bot", "What is your budget, roughly?")
+            visitor_says(visitor, "About € 1.200")
+            wait_line(visitor, "bot", "When would you like to buy?")
+            visitor_says(visitor, "This week")
+            wait_line(visitor, "bot", "Thank you. An advisor will join this chat shortly.")
+
+            # Then the agent sees the waiting chat in the desk and takes it
+            desk.goto(f"{base}/desk/login")
+            desk.get_by_label("Email").fill(AGENT[0])
+            desk.get_by_label("Password").fill(AGENT[1])
+            desk.get_by_role("button", name="Sign in").click()
+            desk.wait_for_url(f"{base}/desk")
+            desk.goto(f"{base}/desk/chats")
+            assert desk.get_by_test_id("waiting-count").inner_text() == "1"
+            assert "budget_amount: 1200" in desk.locator(".chat-waiting").inner_text()
+            desk.get_by_role("button", name="Take chat").click()
+            desk.wait_for_url(re.compile(r".*/desk/chats#chat-chat_.*"))
+            wait_line(visitor, "system", "Anna de Vries joined the chat.")
+
+            # And replies; the visitor gets it live
+            desk.get_by_label("Reply").fill("Hi! The Barista Pro is in stock in Utrecht.")
+            desk.get_by_role("button", name="Send").click()
+            desk.wait_for_url(re.compile(r".*/desk/chats#chat-chat_.*"))
+            wait_line(visitor, "agent", "Hi! The Barista Pro is in stock in Utrecht.")
+            visitor_says(visitor, "Could you call me on 06 12345678?")
+            desk.locator(".chat-line.chat-visitor", has_text="06 12345678").wait_for(
+                timeout=10000)
+            desk.evaluate("window.scrollTo(0, 0)")
+            shot(desk, ctx, "chat-desk.png")
+            shot(visitor, ctx, "chat-agent.png")
+
+            # And converts the chat into a callback
+            desk.get_by_text("Hand over").click()
+            desk.get_by_label("Phone for a callback").fill("06 12345678")
+            desk.get_by_role("button", name="Convert to callback").click()
+            desk.wait_for_url(re.compile(r".*/desk/chats#chat-chat_.*"))
+            wait_line(visitor, "system", "We will call you at +31612345678.")
+            wait_line(visitor, "system", "The chat has ended. Thank you!")
+            assert desk.get_by_test_id("my-chat-count").inner_text() == "0"
+        finally:
+            visitor_context.close()
+            agent_context.close()
+        assert visitor_errors == [] and desk_errors == []
+
+        [callback] = cc.list_callbacks(ctx)
+        assert (callback.queue, callback.phone) == ("sales-callbacks", "+31612345678")
+        assert callback.context["source"] == "chat"
+        assert callback.context["qualification"] == {
+            "interest_product": "The Barista Pro", "budget": "About € 1.200",
+            "budget_amount": "1200", "purchase_timing": "This week"}
+        profile = api.get(f"/v1/customers/{callback.customer_id}", headers=bearer(keys.read))
+        assert profile.status_code == 200, profile.text
+        traits = profile.json()["traits"]
+        assert {name: traits[name]["value"] for name in (
+            "interest_product", "budget_amount", "purchase_timing")} == {
+            "interest_product": "The Barista Pro", "budget_amount": "1200",
+            "purchase_timing": "This week"}
+        assert traits["budget"]["source"] == "touchpoints"
+
+        events = timeline(api, keys, callback.customer_id)
+        names = [e["event"] for e in events]
+        assert {"Chat Started", "Chat Transcript", "Chat Completed",
+                "Callback Requested"} <= set(names)
+        transcript = next(e for e in events if e["event"] == "Chat Transcript")["properties"]
+        assert transcript["outcome"] == "follow_up_needed"
+        assert transcript["callback_id"] == callback.id
+        lines = [(line["sender"], line["text"]) for line in transcript["transcript"]["lines"]]
+        assert ("visitor", "I want a person") in lines
+        assert ("agent", "Hi! The Barista Pro is in stock in Utrecht.") in lines
+        assert lines[-1] == ("system", "The chat has ended. Thank you!")
