@@ -321,7 +321,9 @@ def test_accepting_a_callback_opens_the_customer_panel_with_the_web_timeline(
     assert "Barista Pro · × 1 · EUR 649.00" in panel.text
     assert "Question about the Barista Pro" in panel.text
     assert customer in panel.text
-    assert "On a call" in client.get("/desk/partials/status").text
+    status = client.get("/desk/partials/status").text
+    assert "On a call" in status
+    assert f'href="/desk/interactions/{interaction_id}">Open current call' in status
 
 
 def test_a_bad_outcome_form_comes_back_with_messages_and_changes_nothing(
@@ -364,7 +366,8 @@ def test_logging_a_sale_ends_the_call_and_writes_it_on_the_timeline(
     panel = client.get(f"/desk/interactions/{interaction_id}")
     assert "Logged: <strong>Sale</strong>" in panel.text
     assert "sale · EUR 649.00 · upsell EUR 49.95" in panel.text
-    assert "Wrap-up" in client.get("/desk/partials/status").text
+    status = client.get("/desk/partials/status").text
+    assert "Wrap-up" in status and "Open current call" not in status
 
 
 def test_a_second_outcome_for_the_same_call_is_refused_and_the_first_stands(

@@ -165,7 +165,7 @@ def partial(part: str, request: Request, ctx: Ctx) -> Response:
     if part not in templates:
         return Response(status_code=404, headers=SECURITY_HEADERS)
     session, agent_id = current
-    values = desk_views.desk_context(ctx, agent_id)
+    values = desk_views.desk_context(ctx, agent_id, queue=part == "queue")
     values["csrf_token"] = session.csrf
     return render(request, templates[part], values)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from kanaal.contact_center import service as cc
@@ -66,13 +67,28 @@ def _active_interaction(ctx: AppContext, agent: Agent) -> str | None:
     return None
 
 
-def desk_context(ctx: AppContext, agent_id: str) -> dict[str, Any]:
-    """Everything the desk page and its live fragments show for one agent."""
+def desk_context(ctx: AppContext, agent_id: str, *, queue: bool = True) -> dict[str, Any]:
+    """What the desk page shows for one agent (`queue=False`: only their state, for a refresh)."""
     agent = cc.get_agent(ctx, agent_id)
-    names = _queue_names(ctx, agent)
-    now = ctx.clock.now()
+    values: dict[str, Any] = {
+        "agent": agent,
+        "state_labels": STATE_LABELS,
+        "state_choices": state_choices(agent),
+        # Only an agent on a call has one open (accepting a callback makes the agent busy).
+        "active": None,
+        "now": ctx.clock.now(),
+    }
+    if agent.state is AgentState.BUSY:
+        active = _active_interaction(ctx, agent)
+        values["active"] = {"id": active} if active else None
+    if queue:
+        values.update(_queue_context(ctx, agent, values["now"]))
+    return values
+
+
+def _queue_context(ctx: AppContext, agent: Agent, now: datetime) -> dict[str, Any]:
     callbacks: list[Callback] = []
-    for name in sorted(names):
+    for name in sorted(_queue_names(ctx, agent)):
         callbacks.extend(cc.list_callbacks(
             ctx, status=CallbackStatus.QUEUED.value, queue=name, limit=QUEUE_ROWS))
     callbacks.sort(key=lambda c: (c.due_at, c.id))
@@ -83,18 +99,12 @@ def desk_context(ctx: AppContext, agent_id: str) -> dict[str, Any]:
         hint = "Nothing is due right now."
     else:
         hint = ""
-    active = _active_interaction(ctx, agent)
     return {
-        "agent": agent,
-        "state_labels": STATE_LABELS,
-        "state_choices": state_choices(agent),
         "callbacks": callbacks[:QUEUE_ROWS],
         "more_callbacks": max(0, len(callbacks) - QUEUE_ROWS),
         "due_count": len(due),
         "can_accept": not hint,
         "accept_hint": hint,
-        "active": {"id": active} if active else None,
-        "now": now,
     }
 
 
