@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from kanaal.contact_center.acd import sign
 from kanaal.core.clock import ManualClock
 from kanaal.core.context import AppContext
+from kanaal.customers.service import find_customer_id, recent_events
 from tests.conftest import Keys
 from tests.support.contact_center import (
     add_agent,
@@ -115,8 +116,15 @@ def test_a_call_from_queue_to_completion_through_twilio_events(
     clock.advance(minutes=5)
     completed = post_acd(client, ctx, secret, {
         "EventType": "task.completed", "Sid": "EV4", "TaskSid": "WT-1", "TaskAge": "300",
-        "TaskAttributes": json.dumps({"outcome": "follow_up_needed"})}, source="twilio").json()
+        "TaskAttributes": json.dumps({"outcome": "follow_up_needed", "from": "0612345678"})},
+        source="twilio").json()
     assert completed["status"] == "applied"
+    with ctx.db.reader() as session:
+        customer = find_customer_id(session, "phone", "+31612345678")
+        assert customer is not None and completed["customer_id"] == customer
+        events = recent_events(session, customer)
+    assert [(e["event"], e["properties"]["outcome"], e["properties"]["handle_seconds"])
+            for e in events] == [("Call Completed", "follow_up_needed", 300.0)]
     interaction = client.get(f"/v1/interactions/{answered['interaction_id']}",
                              headers=auth(keys.read)).json()
     assert (interaction["handle_seconds"], interaction["outcome"], interaction["agent_id"]) == (

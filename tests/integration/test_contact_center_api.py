@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -312,3 +313,33 @@ def test_a_chat_with_a_known_customer_ends_as_chat_completed_on_their_timeline(
              e["properties"]["handle_seconds"]) for e in events] == [
         ("Chat Completed", "chat", "follow_up_needed", 360.0),
         ("Store Visit Completed", "store", "no_sale", 0.0)]
+
+
+def test_two_agents_accepting_at_once_never_get_the_same_callback(ctx: AppContext) -> None:
+    service.create_queue(ctx, name="sales-callback", skill="sales", channel="callback")
+    agents = [service.create_agent(ctx, name=f"A{i}", email=f"a{i}@x.nl",
+                                   password="long enough pw", skills=["sales"])
+              for i in range(4)]
+    for agent in agents:
+        service.set_agent_state(ctx, agent.id, "available")
+    for i in range(2):
+        service.create_callback(ctx, customer_id=None, phone=f"061234567{i}",
+                                queue="sales-callback", slot_start=None, context={})
+    start = threading.Barrier(len(agents))
+    got: dict[str, str | None] = {}
+
+    def accept(agent_id: str) -> None:
+        start.wait()
+        callback = service.accept_next_callback(ctx, agent_id)
+        got[agent_id] = None if callback is None else callback.id
+
+    threads = [threading.Thread(target=accept, args=(a.id,)) for a in agents]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    taken = [c for c in got.values() if c is not None]
+    assert len(taken) == 2 and len(set(taken)) == 2
+    assigned = service.list_callbacks(ctx, status="assigned")
+    assert sorted(c.id for c in assigned) == sorted(taken)
+    assert {c.agent_id for c in assigned} == {a for a, c in got.items() if c is not None}

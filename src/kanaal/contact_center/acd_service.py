@@ -21,6 +21,7 @@ from kanaal.contact_center.agents import move_agent_in
 from kanaal.contact_center.capacity import after_change, change_waiting_in, record_arrival_in
 from kanaal.contact_center.domain import Agent, AgentState, Interaction, InteractionKind, Outcome
 from kanaal.contact_center.interactions import finish_interaction_in, resolve_customer_in
+from kanaal.contact_center.timeline import normalise_phone
 from kanaal.core.context import AppContext
 from kanaal.core.errors import InvalidInput, NotFound
 
@@ -119,7 +120,7 @@ def _answered(session: Session, ctx: AppContext, event: AcdEvent) -> dict[str, A
     existing = store.find_interaction(session, external_id=event.call_id)
     if existing is None:
         now = ctx.clock.now()
-        identities = {"phone": event.phone} if event.phone else {}
+        identities = _phone_identity(ctx, event.phone)
         existing = Interaction(
             id=ctx.ids.new("int"), kind=InteractionKind.CALL, agent_id=agent.id,
             customer_id=resolve_customer_in(session, ctx, event.customer_id, identities),
@@ -133,6 +134,16 @@ def _answered(session: Session, ctx: AppContext, event: AcdEvent) -> dict[str, A
     move_agent_in(session, ctx, agent.id, AgentState.BUSY, force=True)
     return {"status": "applied", "agent_id": agent.id, "interaction_id": existing.id,
             "call_id": event.call_id}
+
+
+def _phone_identity(ctx: AppContext, phone: str | None) -> dict[str, str]:
+    """The caller's number as an identity, when the ACD sent a valid one."""
+    if not phone:
+        return {}
+    try:
+        return {"phone": normalise_phone(ctx, phone)}
+    except InvalidInput:
+        return {}  # an ACD may send "anonymous" or an internal extension: not an identity
 
 
 def _queue_name(session: Session, name_or_external: str | None) -> str | None:
@@ -164,6 +175,7 @@ def _completed(session: Session, ctx: AppContext, event: AcdEvent) -> dict[str, 
         session, current.id, ended_at=now,
         handle_seconds=handle, outcome=outcome, sale_value=event.sale_value, quote=event.quote,
     )
-    done = finish_interaction_in(session, ctx, current.id)
+    done = finish_interaction_in(session, ctx, current.id,
+                                 identities=_phone_identity(ctx, event.phone))
     return {"status": "applied", "interaction_id": done.id, "agent_id": done.agent_id,
             "customer_id": done.customer_id, "outcome": outcome}
