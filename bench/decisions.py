@@ -144,15 +144,17 @@ def bench_http(settings: Settings, key: str, seconds: float, rate: float, client
     url = f"http://127.0.0.1:{port}"
     auth = {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 180
         while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"the server exited with code {server.returncode}")
             try:
                 if httpx.get(f"{url}/healthz").status_code == 200:
                     break
             except httpx.TransportError:
                 if time.monotonic() > deadline:
                     raise
-                time.sleep(0.1)
+                time.sleep(0.2)
         rng = random.Random(9)
         with httpx.Client(base_url=url, headers=auth) as warm:
             for n in range(200):
