@@ -122,9 +122,9 @@ def test_a_call_from_queue_to_completion_through_twilio_events(
     with ctx.db.reader() as session:
         customer = find_customer_id(session, "phone", "+31612345678")
         assert customer is not None and completed["customer_id"] == customer
-        events = recent_events(session, customer)
+        timeline = recent_events(session, customer)
     assert [(e["event"], e["properties"]["outcome"], e["properties"]["handle_seconds"])
-            for e in events] == [("Call Completed", "follow_up_needed", 300.0)]
+            for e in timeline] == [("Call Completed", "follow_up_needed", 300.0)]
     interaction = client.get(f"/v1/interactions/{answered['interaction_id']}",
                              headers=auth(keys.read)).json()
     assert (interaction["handle_seconds"], interaction["outcome"], interaction["agent_id"]) == (

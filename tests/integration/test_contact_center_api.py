@@ -177,7 +177,7 @@ def test_a_callback_goes_from_request_to_sale_onto_the_customers_timeline(
     assert (cap["queue_length"], cap["handle_time_seconds"]) == (0, 0.8 * 180 + 0.2 * 240)
     with ctx.db.reader() as session:
         customer = find_customer_id(session, "phone", "+31612345678")
-        assert customer == callback["customer_id"]
+        assert customer is not None and customer == callback["customer_id"]
         events = recent_events(session, customer)
     assert [e["event"] for e in events] == ["Call Completed", "Callback Requested"]
     call = events[0]
