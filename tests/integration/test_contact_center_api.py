@@ -343,3 +343,40 @@ def test_two_agents_accepting_at_once_never_get_the_same_callback(ctx: AppContex
     assigned = service.list_callbacks(ctx, status="assigned")
     assert sorted(c.id for c in assigned) == sorted(taken)
     assert {c.agent_id for c in assigned} == {a for a, c in got.items() if c is not None}
+
+
+def test_bad_interactions_are_refused_and_change_nothing(
+    client: TestClient, keys: Keys, ctx: AppContext
+) -> None:
+    agent = add_agent(client, keys.admin, "ann@x.nl")
+    before = count_rows(ctx)
+    cases: list[tuple[dict[str, Any], int, str]] = [
+        ({"kind": "call", "agent_id": "agt_nope"}, 404, "unknown_agent"),
+        ({"kind": "fax"}, 422, "invalid_kind"),
+        ({"kind": "call", "agent_id": agent["id"]}, 409, "invalid_state_transition"),
+        ({"kind": "call", "outcome": "sale"}, 422, "sale_value_required"),
+        ({"kind": "call", "outcome": "sale", "sale_value": "-5"}, 422, "invalid_amount"),
+        ({"kind": "call", "queue": "nope"}, 404, "unknown_queue"),
+    ]
+    for body, status, code in cases:
+        response = client.post("/v1/interactions", json=body, headers=auth(keys.writer))
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), body
+    missing = client.post("/v1/interactions/int_nope/outcome", json={"outcome": "no_sale"},
+                          headers=auth(keys.writer))
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "unknown_interaction")
+    assert count_rows(ctx) == before
+    assert client.get(f"/v1/agents/{agent['id']}", headers=auth(keys.read)).json()[
+        "state"] == "offline"
+
+
+def test_a_scheduled_callback_joins_the_queue_length_once_its_slot_is_due(
+    client: TestClient, keys: Keys, ctx: AppContext, clock: ManualClock
+) -> None:
+    add_queue(client, keys.admin, name="sales-callback", channel="callback")
+    slot = (clock.now() + timedelta(minutes=30)).isoformat()
+    client.post("/v1/callbacks", json={"phone": "0612345678", "queue": "sales-callback",
+                                       "slot_start": slot}, headers=auth(keys.writer))
+    assert capacity_of(client, keys.read, "sales-callback")["queue_length"] == 0
+    clock.advance(minutes=30)
+    service.refresh_capacity(ctx)  # what the background refresh does every few seconds
+    assert capacity_of(client, keys.read, "sales-callback")["queue_length"] == 1
