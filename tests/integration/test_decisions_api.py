@@ -281,3 +281,15 @@ def test_orders_of_the_same_customer_are_attributed_within_the_window(
         assert (row.order_id, row.revenue, row.margin) == ("ord_9", Decimal("600.00"),
                                                             Decimal("150.00"))
         assert store.outcome_events(session, decision["decision_id"]) == ["converted"]
+
+
+def test_a_clean_shutdown_writes_every_queued_decision(engine: AppContext, keys: Keys) -> None:
+    from kanaal.app import create_app
+
+    with TestClient(create_app(ctx=engine)) as http:
+        ids = [http.post("/v1/decisions", json={**PERSUADABLE, "anonymousId": f"anon-{n}"},
+                         headers=basic(keys.write)).json()["decision_id"] for n in range(25)]
+    assert len(runtime(engine).log) == 0
+    with engine.db.reader() as session:
+        stored = set(session.execute(select(store.decisions.c.id)).scalars())
+    assert stored == set(ids)
