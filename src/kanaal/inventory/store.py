@@ -6,6 +6,7 @@ optional availability condition) and returns the new row; CHECK constraints are 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Integer,
     PrimaryKeyConstraint,
     Row,
+    Select,
     String,
     Table,
     Text,
@@ -185,8 +187,6 @@ def _level(row: Row[Any]) -> StockLevel:
 
 # Hot-path statements are built once; each call only binds values (no statement building).
 _LEVELS = select(stock).where(stock.c.sku == bindparam("k_sku")).order_by(stock.c.location_id)
-_LEVELS_AT = _LEVELS.where(stock.c.location_id.in_(bindparam("k_locations", expanding=True)))
-_LEVELS_AT_LOCKED = _LEVELS_AT.with_for_update()
 _FREE = stock.c.on_hand - stock.c.reserved - stock.c.allocated - stock.c.safety_stock
 _MOVE = (
     update(stock)
@@ -209,9 +209,20 @@ def levels(
     if location_ids is None:
         query = _LEVELS.with_for_update() if lock else _LEVELS
         return [_level(row) for row in session.execute(query, {"k_sku": sku})]
-    query = _LEVELS_AT_LOCKED if lock else _LEVELS_AT
-    params = {"k_sku": sku, "k_locations": sorted(set(location_ids))}
-    return [_level(row) for row in session.execute(query, params)]
+    wanted = sorted(set(location_ids))
+    if not wanted:
+        return []
+    params: dict[str, Any] = {f"k_l{i}": location_id for i, location_id in enumerate(wanted)}
+    params["k_sku"] = sku
+    return [_level(row) for row in session.execute(_levels_at(len(wanted), lock), params)]
+
+
+@functools.lru_cache(maxsize=64)
+def _levels_at(count: int, lock: bool) -> Select[Any]:
+    """`_LEVELS` at `count` locations: one plain bind per id, so the compiled SQL is reused
+    (an expanding IN parameter would be re-rendered on every execution)."""
+    query = _LEVELS.where(stock.c.location_id.in_([bindparam(f"k_l{i}") for i in range(count)]))
+    return query.with_for_update() if lock else query
 
 
 def ensure_level(session: Session, sku: str, location_id: str, now: datetime) -> None:
