@@ -380,3 +380,20 @@ def test_a_scheduled_callback_joins_the_queue_length_once_its_slot_is_due(
     clock.advance(minutes=30)
     service.refresh_capacity(ctx)  # what the background refresh does every few seconds
     assert capacity_of(client, keys.read, "sales-callback")["queue_length"] == 1
+
+
+def test_an_agent_who_becomes_available_is_offered_one_waiting_callback(
+    client: TestClient, keys: Keys
+) -> None:
+    add_queue(client, keys.admin, name="sales-callback", channel="callback")
+    made = [client.post("/v1/callbacks", json={"phone": f"061234567{i}",
+                                               "queue": "sales-callback"},
+                        headers=auth(keys.writer)).json() for i in range(2)]
+    assert [c["offered_agent_id"] for c in made] == [None, None]
+    agent = add_agent(client, keys.admin, "ann@x.nl")
+    set_state(client, keys.writer, agent["id"], "available")
+    set_state(client, keys.writer, agent["id"], "away")
+    set_state(client, keys.writer, agent["id"], "available")
+    offers = [client.get(f"/v1/callbacks/{c['id']}", headers=auth(keys.read)).json()[
+        "offered_agent_id"] for c in made]
+    assert offers == [agent["id"], None]

@@ -120,9 +120,11 @@ def offer_callbacks_to(ctx: AppContext, agent: Agent) -> Callback | None:
     """Offer a newly available agent the longest-waiting due callback nobody holds."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        names = _queues_for(session, agent)
-        for callback in store.select_callbacks(session, status=CallbackStatus.QUEUED.value,
-                                               queues_=names, due_by=now):
+        queued = store.select_callbacks(session, status=CallbackStatus.QUEUED.value,
+                                        queues_=_queues_for(session, agent), due_by=now)
+        if any(c.offered_agent_id == agent.id for c in queued):
+            return None  # one offer at a time
+        for callback in queued:
             holder = callback.offered_agent_id
             if holder is None or get_agent_in(session, holder).state is not AgentState.AVAILABLE:
                 store.update_callback(session, callback.id, at=now, offered_agent_id=agent.id)
