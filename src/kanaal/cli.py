@@ -27,6 +27,7 @@ FEATURE_CLIS: list[tuple[str, str]] = [
     ("feeds", "kanaal.catalog.feeds_cli"),
     ("segments", "kanaal.marketing.cli"),
     ("audiences", "kanaal.marketing.audiences_cli"),
+    ("report", "kanaal.analytics.cli"),
 ]
 for _name, _module in FEATURE_CLIS:
     app.add_typer(importlib.import_module(_module).app, name=_name)
