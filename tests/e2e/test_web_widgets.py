@@ -57,9 +57,17 @@ def new_page(browser: Any) -> tuple[Any, Any, list[str]]:
     return context, page, errors
 
 
+def view_product(page: Any, base: str, sku: str) -> None:
+    """Open a product page and wait until its "Product Viewed" event has been collected."""
+    with page.expect_response(lambda r: r.url.endswith("/v1/batch")
+                              and "Product Viewed" in (r.request.post_data or "")) as sent:
+        page.goto(f"{base}/demo/shop/p/{sku}")
+    assert sent.value.status == 200
+
+
 def add_to_cart(page: Any, base: str, sku: str, quantity: int = 1) -> None:
     """Open a product page and add it to the cart."""
-    page.goto(f"{base}/demo/shop/p/{sku}")
+    view_product(page, base, sku)
     page.get_by_label("Quantity").fill(str(quantity))
     page.get_by_role("button", name="Add to cart").click()
     page.get_by_text("Added to your cart.").wait_for()
@@ -144,3 +152,72 @@ def test_a_high_value_cart_with_idle_agents_gets_a_callback_that_the_desk_lists(
             assert signed.status_code == 200, signed.text
             assert callback.id in desk.get("/desk").text
         runtime(ctx).log.flush(ctx.db)
+
+
+def decided(page: Any, action: Any) -> dict[str, Any]:
+    """Run `action` and return the decision the snippet received for it."""
+    with page.expect_response(lambda r: r.url.endswith("/v1/decisions")) as info:
+        action()
+    body: dict[str, Any] = info.value.json()
+    return body
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_with_no_agent_available_no_phone_widget_appears(
+    ctx: AppContext, keys: Keys, browser: Any
+) -> None:
+    configure(ctx, keys, agents=0)
+    with live_server(create_app(ctx=ctx)) as base:
+        context, page, errors = new_page(browser)
+        try:
+            for path in ("", "/c/espresso"):
+                page.goto(f"{base}/demo/shop{path}")
+            view_product(page, base, "BARISTA-PRO")
+            decision = decided(page, lambda: page.get_by_role(
+                "button", name="Add to cart").click())
+            assert decision["action"]["type"] not in {"callback_offer", "show_phone", "call_now"}
+            for kind in ("callback", "phone"):
+                assert page.locator(f"[data-kanaal-widget='{kind}']").count() == 0
+        finally:
+            context.close()
+        assert errors == []
+    assert cc.list_callbacks(ctx) == []
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_dismissing_a_widget_is_reported_and_respected_by_the_caps(
+    ctx: AppContext, keys: Keys, browser: Any
+) -> None:
+    configure(ctx, keys, agents=1)
+    with live_server(create_app(ctx=ctx)) as base:
+        context, page, errors = new_page(browser)
+        try:
+            for path in ("", "/c/espresso"):
+                page.goto(f"{base}/demo/shop{path}")
+            view_product(page, base, "BARISTA-PRO")
+            first = decided(page, lambda: page.get_by_role("button", name="Add to cart").click())
+            assert first["action"]["type"] == "callback_offer", first
+            widget = page.locator("[data-kanaal-widget='callback']")
+            widget.wait_for()
+            # The visitor closes it with the keyboard (Escape): the dismissal is reported
+            with page.expect_response(lambda r: r.url.endswith("/outcome") and
+                                      r.request.post_data_json["event"] == "dismissed") as out:
+                page.keyboard.press("Escape")
+            assert out.value.status == 200
+            assert out.value.json()["decision_id"] == first["decision_id"]
+            assert out.value.json()["recorded"] is True
+            assert widget.count() == 0
+            # And the next moment (another cart change) does not offer the callback again
+            page.get_by_label("Quantity").fill("2")
+            second = decided(page, lambda: page.get_by_role(
+                "button", name="Add to cart").click())
+            assert second["action"]["type"] != "callback_offer"
+            assert any(r.startswith("callback_offer: dismissed recently")
+                       or "dismissed recently" in r for r in second["reasons"])
+            assert page.locator("[data-kanaal-widget='callback']").count() == 0
+        finally:
+            context.close()
+        assert errors == []
+    assert cc.list_callbacks(ctx) == []
