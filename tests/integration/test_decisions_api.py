@@ -293,3 +293,28 @@ def test_a_clean_shutdown_writes_every_queued_decision(engine: AppContext, keys:
     with engine.db.reader() as session:
         stored = set(session.execute(select(store.decisions.c.id)).scalars())
     assert stored == set(ids)
+
+
+@pytest.fixture
+def half_held_out(ctx: AppContext) -> AppContext:
+    """Configuration read when the app starts: a 50% holdout in experiment nbc-q1."""
+    ctx.business["decisions"] = {"explore": False,
+                                 "experiment": {"name": "nbc-q1", "holdout_share": 0.5}}
+    return ctx
+
+
+def test_a_customer_in_the_holdout_always_gets_nothing(
+    half_held_out: AppContext, client: TestClient, keys: Keys
+) -> None:
+    from kanaal.decisions.holdout import Experiment
+
+    staffed(half_held_out)
+    experiment = Experiment(name="nbc-q1", holdout_share=0.5)
+    held = next(n for n in range(100) if experiment.arm_for(f"anon:anon-{n}") == "holdout")
+    treated = next(n for n in range(100) if experiment.arm_for(f"anon:anon-{n}") == "kanaal")
+    answers = [client.post("/v1/decisions", json={**PERSUADABLE, "anonymousId": f"anon-{n}"},
+                           headers=basic(keys.write)).json() for n in (held, held, treated)]
+    assert [a["experiment"] for a in answers] == [{"name": "nbc-q1", "arm": "holdout"}] * 2 + [
+        {"name": "nbc-q1", "arm": "kanaal"}]
+    assert [a["action"]["type"] for a in answers] == ["none", "none", "callback_offer"]
+    assert "policy never (holdout arm)" in answers[0]["reasons"]
