@@ -216,15 +216,17 @@ def bench_http(directory: Path, batches: list[list[dict[str, Any]]], clients: in
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 180  # importing every feature is slow on a busy box
         while True:
+            if server.poll() is not None:
+                raise SystemExit(f"the server exited with code {server.returncode}")
             try:
                 if httpx.get(f"{url}/healthz").status_code == 200:
                     break
             except httpx.TransportError:
                 if time.monotonic() > deadline:
                     raise
-                time.sleep(0.1)
+                time.sleep(0.2)
         bodies = [json.dumps({"batch": batch}).encode() for batch in batches]
         warmup, measured = bodies[:clients], bodies[clients:]
         limited = [0]

@@ -9,6 +9,7 @@ import zlib
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kanaal.collect.domain import (
@@ -38,10 +39,11 @@ from kanaal.customers.domain import (
     IdentityRules,
     IncomingEvent,
 )
-from kanaal.customers.ingest import IngestReport, identity_rules, ingest_in
+from kanaal.customers.ingest import IngestReport, StaleGraph, identity_rules, ingest_in
 from kanaal.customers.normalize import make_identity
 
 _CHANNELS = frozenset(kind.value for kind in ChannelKind)
+_ATTEMPTS = 5
 
 
 def decode_body(raw: bytes, content_encoding: str | None) -> bytes:
@@ -133,14 +135,32 @@ def collect(
 
 
 def ingest(ctx: AppContext, events: list[IncomingEvent]) -> IngestReport:
-    """Store validated events in one transaction (retried on serialization failures)."""
-    if not ctx.db.is_sqlite:
-        return ctx.db.run(lambda session: ingest_in(session, ctx, events))
-    # SQLite has one writer at a time and its busy handler sleeps with back-off; queueing
-    # this process's writers on a lock hands the database over without those sleeps.
-    lock = ctx.state.setdefault("collect.sqlite_writer", threading.Lock())
-    with lock:
-        return ctx.db.run(lambda session: ingest_in(session, ctx, events))
+    """Store validated events in one transaction, run again when a concurrent batch won a
+    race (same new identity, or a merge of a customer this batch touches)."""
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            if not ctx.db.is_sqlite:
+                return ctx.db.run(lambda session: ingest_in(session, ctx, events))
+            # SQLite has one writer at a time and its busy handler sleeps with back-off;
+            # queueing this process's writers on a lock hands over without those sleeps.
+            with ctx.state.setdefault("collect.sqlite_writer", threading.Lock()):
+                return ctx.db.run(lambda session: ingest_in(session, ctx, events))
+        except (StaleGraph, IntegrityError):
+            if attempt == _ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _ingest_nested(session: Session, ctx: AppContext, event: IncomingEvent) -> IngestReport:
+    """ingest_in inside a savepoint of the caller's transaction, retried like `ingest`."""
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            with session.begin_nested():
+                return ingest_in(session, ctx, [event])
+        except (StaleGraph, IntegrityError):
+            if attempt == _ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 def record_event(
@@ -187,7 +207,7 @@ def record_event(
         anonymous_id=next((i.value for i in found if i.type == ANONYMOUS_ID), None),
         drop_if_suppressed=False,
     )
-    report = ingest_in(session, ctx, [incoming])
+    report = _ingest_nested(session, ctx, incoming)
     landed = report.customer_ids[0]
     if landed is None:  # a duplicate messageId: answer the customer it landed on before
         stored = customer_store.event_customer(session, source, incoming.message_id)

@@ -22,6 +22,10 @@ from kanaal.customers.domain import (
 )
 
 
+class StaleGraph(Exception):
+    """Another transaction changed the customers this batch touches; run the batch again."""
+
+
 @dataclass
 class IngestReport:
     """What happened to each event of a batch, in order (customer id or why it was not stored)."""
@@ -52,6 +56,7 @@ def ingest_in(session: Session, ctx: AppContext, events: list[IncomingEvent]) ->
     fresh = _apply_suppressions(session, fresh)
     graph = IdentityGraph(identity_rules(ctx), _customer_ids(ctx))
     identities = list({identity for event in fresh for identity in event.identities})
+    store.lock_identities(session, identities)
     for identity, customer_id in store.owners_of(session, identities):
         graph.load(identity, customer_id)
     anchors = sorted({event.customer_id for event in fresh if event.customer_id})
@@ -60,6 +65,8 @@ def ingest_in(session: Session, ctx: AppContext, events: list[IncomingEvent]) ->
         if wanted not in known:
             raise NotFound(f"no customer {wanted!r}", code="unknown_customer")
     involved = sorted(set(graph.owners.values()) | set(known.values()))
+    if not store.lock_customers(session, involved):
+        raise StaleGraph("a customer of this batch was merged or erased meanwhile")
     for customer_id, counts in store.identity_counts(session, involved).items():
         graph.load_counts(customer_id, counts)
 

@@ -6,6 +6,7 @@ Nothing here commits; services own the transactions.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -271,6 +272,35 @@ def survivors(session: Session, customer_ids: Sequence[str]) -> dict[str, str]:
     return result
 
 
+def lock_identities(session: Session, identities: Sequence[Identity]) -> None:
+    """PostgreSQL: transaction-scoped advisory locks on these identities, in key order, so two
+    batches never create or move the same identity at once. SQLite writers are serialised."""
+    driver = _Driver(session)
+    if driver.sqlite or not identities:
+        return
+    keys = sorted({
+        int.from_bytes(hashlib.blake2b(f"{i.type}:{i.value}".encode(), digest_size=8).digest(),
+                       "big", signed=True)
+        for i in identities
+    })
+    driver.connection.exec_driver_sql(
+        "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest(%s::bigint[]) AS k "
+        "ORDER BY k) AS ordered", (keys,),
+    ).all()
+
+
+def lock_customers(session: Session, customer_ids: Sequence[str]) -> bool:
+    """PostgreSQL: lock these customers (sorted, so concurrent batches never deadlock) and
+    say whether all are still live; a merge or erasure that committed meanwhile means the
+    identities read before the lock are stale. SQLite writers are serialised already."""
+    driver = _Driver(session)
+    if driver.sqlite or not customer_ids:
+        return True
+    rows = driver.select_in("SELECT id, merged_into FROM customers WHERE id", (),
+                            sorted(customer_ids), "ORDER BY id FOR UPDATE")
+    return len(rows) == len(set(customer_ids)) and all(row[1] is None for row in rows)
+
+
 def insert_customers(session: Session, rows: list[dict[str, Any]]) -> None:
     """Create customers (id, created_at, merged_into)."""
     driver = _Driver(session)
@@ -463,6 +493,7 @@ def event_customer(session: Session, source: str, message_id: str) -> str | None
 
 def erase(session: Session, customer_id: str) -> list[Identity]:
     """Delete a customer with its identities, traits, events, merge log and merged shells."""
+    lock_customers(session, [customer_id])  # wait for batches landing on it to finish
     identities = [Identity(row.type, row.value) for row in identities_of(session, customer_id)]
     shells = [row[0] for row in session.execute(
         select(customers.c.id).where(customers.c.merged_into == customer_id)
