@@ -19,6 +19,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from sqlalchemy.orm import Session
 
 from kanaal.channels.domain import Channel
 from kanaal.core.clock import ManualClock
@@ -165,7 +166,11 @@ def machine_for(ctx: AppContext, clock: ManualClock, places: list[Location]) -> 
         def teardown(self) -> None:
             # Leave no active reservation behind for the next example's expiry counts.
             for held in list(self.held):
-                ctx.db.run(lambda s, held=held: service.release_in(s, ctx, held.id))
+
+                def release(session: Session, reservation_id: str = held.id) -> object:
+                    return service.release_in(session, ctx, reservation_id)
+
+                ctx.db.run(release)
 
         @invariant()
         def ledger_equals_the_model_and_adds_up(self) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from kanaal.channels.domain import Channel
 from kanaal.core.context import AppContext
-from kanaal.inventory import service, store
+from kanaal.inventory import service, store, store_reservations
 from kanaal.inventory.domain import Location, StockLevel
 from tests.support.catalog import make_channel, make_variant
 
@@ -70,10 +70,10 @@ def ledger_problems(ctx: AppContext, sku: str) -> list[str]:
             counts = {name: getattr(level, name) for name in store.COUNTS}
             if replayed != counts:
                 problems.append(f"{where}: movements give {replayed}, row has {counts}")
-            held = store.active_reserved(session, sku, level.location_id)
+            held = store_reservations.active_reserved(session, sku, level.location_id)
             if held != level.reserved:
                 problems.append(f"{where}: reservations hold {held}, row has {level.reserved}")
-            owed = store.allocated_total(session, sku, level.location_id)
+            owed = store_reservations.allocated_total(session, sku, level.location_id)
             if owed != level.allocated:
                 problems.append(f"{where}: orders hold {owed}, row has {level.allocated}")
     return problems

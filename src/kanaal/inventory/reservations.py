@@ -18,7 +18,7 @@ from kanaal.channels.service import get_channel_in
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, NotFound
 from kanaal.core.idempotency import run_idempotent
-from kanaal.inventory import store
+from kanaal.inventory import store, store_reservations
 from kanaal.inventory.domain import (
     MovementReason,
     Reservation,
@@ -60,7 +60,7 @@ def reserve_in(
         reference=reference, order_id=None, expires_at=now + timedelta(seconds=ttl_seconds),
         created_at=now, closed_at=None,
     )
-    store.insert_reservation(session, reservation)
+    store_reservations.insert_reservation(session, reservation)
     for line in reservation.lines:
         apply_change(
             session, ctx, sku=sku, location_id=line.location_id,
@@ -72,7 +72,7 @@ def reserve_in(
 
 def get_reservation_in(session: Session, reservation_id: str) -> Reservation:
     """A reservation by id (NotFound code unknown_reservation)."""
-    reservation = store.get_reservation(session, reservation_id)
+    reservation = store_reservations.get_reservation(session, reservation_id)
     if reservation is None:
         raise NotFound(f"no reservation {reservation_id!r}", code="unknown_reservation")
     return reservation
@@ -100,8 +100,9 @@ def confirm_in(
     now = ctx.clock.now()
     if reservation.status is ReservationStatus.ACTIVE and reservation.expires_at <= now:
         raise Conflict(f"reservation {reservation.id} has expired", code="reservation_expired")
-    if reservation.status is not ReservationStatus.ACTIVE or not store.close_reservation(
-        session, reservation.id, ReservationStatus.CONFIRMED, now, order_id=order_id
+    if reservation.status is not ReservationStatus.ACTIVE or not (
+        store_reservations.close_reservation(
+            session, reservation.id, ReservationStatus.CONFIRMED, now, order_id=order_id)
     ):
         raise _not_active(get_reservation_in(session, reservation_id))
     for line in reservation.lines:
@@ -110,7 +111,7 @@ def confirm_in(
             reason=MovementReason.ALLOCATION,
             deltas={"reserved": -line.quantity, "allocated": line.quantity}, reference=order_id,
         )
-        store.add_allocation(session, order_id, reservation.sku, line.location_id,
+        store_reservations.add_allocation(session, order_id, reservation.sku, line.location_id,
                              line.quantity, now)
     return done
 
@@ -119,7 +120,7 @@ def _give_back(
     session: Session, ctx: AppContext, reservation: Reservation, status: ReservationStatus
 ) -> bool:
     """Close an active reservation as released or expired and return its units."""
-    if not store.close_reservation(session, reservation.id, status, ctx.clock.now()):
+    if not store_reservations.close_reservation(session, reservation.id, status, ctx.clock.now()):
         return False
     reason = MovementReason.RELEASE if status is ReservationStatus.RELEASED \
         else MovementReason.EXPIRY
@@ -146,7 +147,7 @@ def release_in(session: Session, ctx: AppContext, reservation_id: str) -> Reserv
 def expire_reservations(ctx: AppContext, *, limit: int = EXPIRY_BATCH) -> int:
     """Expire up to `limit` reservations whose TTL passed by ctx.clock; returns how many."""
     with ctx.db.reader() as session:
-        due = store.due_reservation_ids(session, ctx.clock.now(), limit)
+        due = store_reservations.due_reservation_ids(session, ctx.clock.now(), limit)
     expired = 0
     for reservation_id in due:
 

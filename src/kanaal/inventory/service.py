@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, InvalidInput
-from kanaal.inventory import store
+from kanaal.inventory import store, store_reservations
 from kanaal.inventory.domain import (
     MAX_QUANTITY,
     Location,
@@ -242,7 +242,8 @@ def allocate_in(
         session, ctx, sku=sku, location_id=location_id, reason=MovementReason.ALLOCATION,
         deltas={"allocated": quantity}, reference=order_id, require_free=quantity,
     )
-    store.add_allocation(session, order_id, sku, location_id, quantity, ctx.clock.now())
+    store_reservations.add_allocation(session, order_id, sku, location_id, quantity,
+                                      ctx.clock.now())
     return after
 
 
@@ -250,7 +251,8 @@ def _order_has(
     session: Session, ctx: AppContext, order_id: str, sku: str, location_id: str, code: str,
     **change: int,
 ) -> None:
-    if not store.take_allocation(session, order_id, sku, location_id, ctx.clock.now(), **change):
+    now = ctx.clock.now()
+    if not store_reservations.take_allocation(session, order_id, sku, location_id, now, **change):
         raise Conflict(f"order {order_id} has too few units of {sku!r} at {location_id!r}",
                        code=code, details=[{"order_id": order_id, "sku": sku,
                                             "location_id": location_id}])
@@ -290,7 +292,7 @@ def receive_return_in(
     """Shipped units of an order come back on hand at any location (Conflict not_shipped)."""
     check_quantity(quantity)
     get_location_in(session, location_id)
-    if not store.take_return(session, order_id, sku, quantity, ctx.clock.now()):
+    if not store_reservations.take_return(session, order_id, sku, quantity, ctx.clock.now()):
         raise Conflict(f"order {order_id} has fewer than {quantity} shipped units of {sku!r}",
                        code="not_shipped", details=[{"order_id": order_id, "sku": sku}])
     store.ensure_level(session, sku, location_id, ctx.clock.now())
