@@ -236,6 +236,8 @@ class RedisLiveStore:
 
         def unsubscribe() -> None:
             thread.stop()
+            # Let the listener leave its read loop before the connection goes away.
+            thread.join(timeout=2)
             pubsub.close()
 
         return unsubscribe
