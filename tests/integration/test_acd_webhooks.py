@@ -116,7 +116,7 @@ def test_a_call_from_queue_to_completion_through_twilio_events(
     clock.advance(minutes=5)
     completed = post_acd(client, ctx, secret, {
         "EventType": "task.completed", "Sid": "EV4", "TaskSid": "WT-1", "TaskAge": "300",
-        "TaskAttributes": json.dumps({"outcome": "follow_up_needed", "from": "0612345678"})},
+        "TaskAttributes": json.dumps({"outcome": "follow_up_needed"})},
         source="twilio").json()
     assert completed["status"] == "applied"
     with ctx.db.reader() as session:

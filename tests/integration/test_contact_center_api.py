@@ -397,3 +397,26 @@ def test_an_agent_who_becomes_available_is_offered_one_waiting_callback(
     offers = [client.get(f"/v1/callbacks/{c['id']}", headers=auth(keys.read)).json()[
         "offered_agent_id"] for c in made]
     assert offers == [agent["id"], None]
+
+
+def test_a_call_with_a_new_caller_stitches_their_number_when_it_ends(
+    client: TestClient, keys: Keys, ctx: AppContext
+) -> None:
+    agent = add_agent(client, keys.admin, "ann@x.nl")
+    set_state(client, keys.writer, agent["id"], "available")
+    call = client.post("/v1/interactions", json={
+        "kind": "call", "agent_id": agent["id"], "identities": {"phone": "06-12345678"}},
+        headers=auth(keys.writer)).json()
+    assert call["customer_id"] is None
+    done = client.post(f"/v1/interactions/{call['id']}/outcome", json={
+        "outcome": "quote", "quote": "250.00"}, headers=auth(keys.writer)).json()
+    with ctx.db.reader() as session:
+        customer = find_customer_id(session, "phone", "+31612345678")
+        assert customer is not None
+        events = recent_events(session, customer)
+    assert done["customer_id"] == customer
+    assert [(e["event"], e["properties"]["quote"]) for e in events] == [
+        ("Call Completed", "250.00")]
+    bad = client.post("/v1/interactions", json={"kind": "call", "identities": {"email": "x"}},
+                      headers=auth(keys.writer))
+    assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_identity")

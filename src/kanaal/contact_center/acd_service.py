@@ -21,7 +21,7 @@ from kanaal.contact_center.agents import move_agent_in
 from kanaal.contact_center.capacity import after_change, change_waiting_in, record_arrival_in
 from kanaal.contact_center.domain import Agent, AgentState, Interaction, InteractionKind, Outcome
 from kanaal.contact_center.interactions import finish_interaction_in, resolve_customer_in
-from kanaal.contact_center.timeline import normalise_phone
+from kanaal.contact_center.timeline import currency, normalise_phone
 from kanaal.core.context import AppContext
 from kanaal.core.errors import InvalidInput, NotFound
 
@@ -121,14 +121,13 @@ def _answered(session: Session, ctx: AppContext, event: AcdEvent) -> dict[str, A
     if existing is None:
         now = ctx.clock.now()
         identities = _phone_identity(ctx, event.phone)
+        customer = resolve_customer_in(session, ctx, event.customer_id, identities)
         existing = Interaction(
             id=ctx.ids.new("int"), kind=InteractionKind.CALL, agent_id=agent.id,
-            customer_id=resolve_customer_in(session, ctx, event.customer_id, identities),
-            queue=_queue_name(session, event.queue), callback_id=None, started_at=now,
-            ended_at=None, handle_seconds=None, outcome=None, sale_value=None,
-            upsell_value=None, quote=None, currency=str(ctx.param("contact_center.currency",
-                                                                  "EUR")),
-            notes="", external_id=event.call_id,
+            customer_id=customer, queue=_queue_name(session, event.queue), callback_id=None,
+            started_at=now, ended_at=None, handle_seconds=None, outcome=None, sale_value=None,
+            upsell_value=None, quote=None, currency=currency(ctx), notes="",
+            external_id=event.call_id, identities={} if customer else identities,
         )
         store.insert_interaction(session, existing, created_at=now)
     move_agent_in(session, ctx, agent.id, AgentState.BUSY, force=True)

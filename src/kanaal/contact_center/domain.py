@@ -178,6 +178,9 @@ class Interaction:
     currency: str
     notes: str
     external_id: str | None = None
+    # Identities of the customer (e.g. {"phone": "+31..."}) used to stitch the timeline event
+    # when the customer was not known yet.
+    identities: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

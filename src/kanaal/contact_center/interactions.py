@@ -63,8 +63,10 @@ def record_interaction(
         raise InvalidInput("started_at is only for logging a finished interaction",
                            code="invalid_started_at")
 
+    known = _stitchable(ctx, identities)
+
     def work(session: Session) -> Interaction:
-        customer = resolve_customer_in(session, ctx, customer_id, identities)
+        customer = resolve_customer_in(session, ctx, customer_id, known)
         if queue is not None:
             get_queue_in(session, queue)
         begin = started_at or now
@@ -73,6 +75,7 @@ def record_interaction(
             customer_id=customer, queue=queue, callback_id=None, started_at=begin, ended_at=None,
             handle_seconds=None, outcome=None, sale_value=None, upsell_value=None, quote=None,
             currency=currency(ctx), notes="", external_id=external_id,
+            identities={} if customer is not None else known,
         )
         if agent_id is not None:
             agent = get_agent_in(session, agent_id)
@@ -88,7 +91,7 @@ def record_interaction(
             outcome=values.outcome.value, sale_value=values.sale_value,
             upsell_value=values.upsell_value, quote=values.quote, notes=values.notes,
         )
-        return finish_interaction_in(session, ctx, interaction.id, identities=identities)
+        return finish_interaction_in(session, ctx, interaction.id)
 
     try:
         interaction = ctx.db.run(work)
@@ -116,16 +119,22 @@ _KINDS = {"chat": ("chat",), "phone": ("call", "store_visit")}
 
 
 def resolve_customer_in(session: Session, ctx: AppContext, customer_id: str | None,
-                      identities: dict[str, str]) -> str | None:
-    """The customer id given, or the one an identity points at (phone in E.164)."""
+                        identities: dict[str, str]) -> str | None:
+    """The customer id given, or the existing customer an identity points at.
+
+    Identities are normalised by the customers feature (e-mail case, phone in E.164); an
+    unusable value is `422 invalid_identity`.
+    """
+    del session  # the lookup reads committed identities through the customers service
     if customer_id is not None or not identities:
         return customer_id
-    found = importlib.import_module("kanaal.customers.service")
+    customers = importlib.import_module("kanaal.customers.service")
     for kind, value in identities.items():
-        key = normalise_phone(ctx, value) if kind == "phone" else value
-        match: str | None = found.find_customer_id(session, kind, key)
-        if match is not None:
-            return match
+        try:
+            match: str = customers.lookup_customer(ctx, kind, value)
+        except NotFound:
+            continue
+        return match
     return None
 
 
@@ -167,7 +176,11 @@ def log_interaction_outcome(
 
 def finish_interaction_in(session: Session, ctx: AppContext, interaction_id: str, *,
                           identities: dict[str, str] | None = None) -> Interaction:
-    """Handle-time average, callback status, agent wrap-up and the timeline event."""
+    """Handle-time average, callback status, agent wrap-up and the timeline event.
+
+    The event is stitched by the customer id, else by the identities kept on the interaction
+    (plus `identities`, e.g. the caller's number an ACD sent at the end of the call).
+    """
     done = store.find_interaction(session, interaction_id=interaction_id)
     assert done is not None and done.ended_at is not None
     if done.queue is not None and done.handle_seconds is not None:
@@ -181,7 +194,8 @@ def finish_interaction_in(session: Session, ctx: AppContext, interaction_id: str
             move_agent_in(session, ctx, agent.id, AgentState.WRAP_UP)
     customer = record_on_timeline_in(
         session, ctx, event=COMPLETED_EVENT[done.kind], customer_id=done.customer_id,
-        identities=_stitchable(ctx, identities or {}), properties=interaction_properties(done),
+        identities={**done.identities, **(identities or {})},
+        properties=interaction_properties(done),
         message_id=f"cc:{done.id}:completed", channel=INTERACTION_CHANNEL[done.kind],
     )
     if customer is not None and done.customer_id is None:

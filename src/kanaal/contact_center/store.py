@@ -112,6 +112,7 @@ interactions = Table(
     Column("currency", String(3), nullable=False),
     Column("notes", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("identities", JSON, nullable=True),
 )
 
 tasks = Table(
@@ -336,7 +337,7 @@ def interaction_from_row(row: Row[Any]) -> Interaction:
         outcome=None if row.outcome is None else Outcome(row.outcome),
         sale_value=_dec(row.sale_value), upsell_value=_dec(row.upsell_value),
         quote=_dec(row.quote), currency=row.currency, notes=row.notes,
-        external_id=row.external_id,
+        external_id=row.external_id, identities=dict(row.identities or {}),
     )
 
 
@@ -356,7 +357,7 @@ def insert_interaction(session: Session, interaction: Interaction, *, created_at
         outcome=None if interaction.outcome is None else interaction.outcome.value,
         sale_value=interaction.sale_value, upsell_value=interaction.upsell_value,
         quote=interaction.quote, currency=interaction.currency, notes=interaction.notes,
-        created_at=created_at,
+        identities=interaction.identities or None, created_at=created_at,
     ))
 
 
