@@ -17,7 +17,8 @@ from kanaal.core.outbox import add_webhook_endpoint, outbox_messages
 from kanaal.inventory import api as inventory_api
 from kanaal.inventory import service, store, store_reservations
 from kanaal.inventory.api import expire_reservations_worker
-from kanaal.inventory.domain import Reservation, ReservationStatus
+from kanaal.inventory.domain import MovementReason, Reservation, ReservationStatus
+from kanaal.inventory.ledger import apply_change
 from kanaal.inventory.reservations import get_reservation_in
 from tests.support.catalog import make_channel, make_variant
 from tests.support.inventory import (
@@ -317,3 +318,32 @@ def test_every_cause_of_a_stock_change_sends_one_webhook_per_movement(
     last = next(e for e in events if e["reason"] == "return")
     assert (last["location_id"], last["on_hand"], last["available"]) == (b, 5, 4)
     assert ledger_problems(ctx, world.sku) == []
+
+
+def test_the_check_constraint_is_the_last_guard(ctx: AppContext) -> None:
+    world = stocked_world(ctx, first=3, second=0)
+    before = ledger_rows(ctx, world.sku)
+    moves = count_rows(ctx, store.movements)
+    # Bypass every check in code: only the database's CHECK stands between this and overselling.
+    with pytest.raises(Conflict) as refused:
+        ctx.db.run(lambda s: apply_change(
+            s, ctx, sku=world.sku, location_id=world.first.id,
+            reason=MovementReason.RESERVATION, deltas={"reserved": 4}))
+    assert refused.value.code == "insufficient_stock"
+    assert ledger_rows(ctx, world.sku) == before
+    assert count_rows(ctx, store.movements) == moves
+
+
+def test_a_transfer_moves_only_free_units(ctx: AppContext) -> None:
+    world = stocked_world(ctx, first=3, second=1)
+    _reserve(ctx, world.channel, world.sku, 2)
+    before = ledger_rows(ctx, world.sku)
+    with pytest.raises(Conflict) as refused:
+        service.record_movement(ctx, sku=world.sku, location_id=world.first.id,
+                                reason="transfer", quantity=2, to_location_id=world.second.id)
+    assert refused.value.code == "insufficient_stock"
+    assert ledger_rows(ctx, world.sku) == before
+    with pytest.raises(InvalidInput) as same:
+        service.record_movement(ctx, sku=world.sku, location_id=world.first.id,
+                                reason="transfer", quantity=1, to_location_id=world.first.id)
+    assert same.value.code == "invalid_transfer"
