@@ -100,10 +100,19 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Uns
 from us.</p></main></body></html>"""
 
 
-@router.api_route("/v1/unsubscribe/{token}", methods=["GET", "POST"],
-                  response_class=HTMLResponse)
-def unsubscribe(token: str, ctx: Ctx) -> Any:
-    """Follow an unsubscribe link (GET) or one-click unsubscribe (POST, RFC 8058)."""
+@router.get("/v1/unsubscribe/{token}", response_class=HTMLResponse)
+def unsubscribe_link(token: str, ctx: Ctx) -> Any:
+    """Follow an unsubscribe link from an email."""
+    return _unsubscribe(token, ctx)
+
+
+@router.post("/v1/unsubscribe/{token}", response_class=HTMLResponse)
+def unsubscribe_one_click(token: str, ctx: Ctx) -> Any:
+    """One-click unsubscribe (RFC 8058 List-Unsubscribe-Post)."""
+    return _unsubscribe(token, ctx)
+
+
+def _unsubscribe(token: str, ctx: AppContext) -> HTMLResponse:
     customer_id, channel = read_unsubscribe_token(secret_key(ctx.settings), token)
     triggers.unsubscribe(ctx, customer_id, channel)
     return HTMLResponse(_PAGE.format(channel="email" if channel == "email" else "text"))
