@@ -318,3 +318,21 @@ def test_a_customer_in_the_holdout_always_gets_nothing(
         {"name": "nbc-q1", "arm": "kanaal"}]
     assert [a["action"]["type"] for a in answers] == ["none", "none", "callback_offer"]
     assert "policy never (holdout arm)" in answers[0]["reasons"]
+
+
+def test_attribution_visits_every_customer_in_turn(
+    engine: AppContext, client: TestClient, keys: Keys
+) -> None:
+    staffed(engine)
+    for n in range(3):
+        with engine.db.transaction() as session:
+            record_event(session, engine, event="Page Viewed",
+                         identities={"anonymous_id": f"anon-a{n}"}, channel="web", source="web")
+        client.post("/v1/decisions", json={**PERSUADABLE, "anonymousId": f"anon-a{n}"},
+                    headers=basic(keys.write))
+    with engine.db.transaction() as session:
+        for n in range(3):
+            record_event(session, engine, event="Order Completed",
+                         identities={"anonymous_id": f"anon-a{n}"}, channel="web",
+                         source="web", properties={"order_id": f"ord_{n}"})
+    assert [attribute_conversions(engine, limit=2) for _ in range(3)] == [2, 1, 0]

@@ -85,7 +85,11 @@ def record_outcome(ctx: AppContext, decision_id: str, body: dict[str, Any],
 
 
 def attribute_conversions(ctx: AppContext, *, limit: int = 500) -> int:
-    """Mark decisions converted by an "Order Completed" of the same customer within the window."""
+    """Mark decisions converted by an "Order Completed" of the same customer within the window.
+
+    Each call checks the next `limit` customers with open decisions (a cursor over customer
+    ids that wraps around), so every customer is checked in turn however many there are.
+    """
     from kanaal.decisions.providers import readers
 
     rt = runtime(ctx)
@@ -94,8 +98,10 @@ def attribute_conversions(ctx: AppContext, *, limit: int = 500) -> int:
     window = timedelta(days=float(ctx.param("decisions.attribution_days", 7)))
     now = ctx.clock.now()
     converted = 0
+    after = str(ctx.state.get("decisions.attribution_cursor", ""))
     with ctx.db.reader() as session:
-        customers = store.customers_with_open_decisions(session, now - window, limit)
+        customers = store.customers_with_open_decisions(session, now - window, limit, after)
+    ctx.state["decisions.attribution_cursor"] = customers[-1] if len(customers) == limit else ""
     for customer_id in customers:
         def work(session: Session, customer_id: str = customer_id) -> int:
             open_rows = store.open_decisions_of(session, [customer_id], now - window)

@@ -170,11 +170,13 @@ def open_decisions_of(session: Session, customer_ids: Iterable[str], since: date
         decisions.c.converted_at.is_(None)).order_by(decisions.c.decided_at)))
 
 
-def customers_with_open_decisions(session: Session, since: datetime, limit: int) -> list[str]:
-    """Customers with unconverted decisions since `since` (for conversion attribution)."""
+def customers_with_open_decisions(session: Session, since: datetime, limit: int,
+                                  after: str = "") -> list[str]:
+    """Customers (ordered by id, after `after`) with unconverted decisions since `since`."""
     rows = session.execute(select(decisions.c.customer_id).where(
-        decisions.c.customer_id.is_not(None), decisions.c.decided_at >= since,
-        decisions.c.converted_at.is_(None)).group_by(decisions.c.customer_id).limit(limit))
+        decisions.c.customer_id.is_not(None), decisions.c.customer_id > after,
+        decisions.c.decided_at >= since, decisions.c.converted_at.is_(None))
+        .group_by(decisions.c.customer_id).order_by(decisions.c.customer_id).limit(limit))
     return [str(r) for r in rows.scalars()]
 
 
