@@ -1,0 +1,1 @@
+"""QR codes on products in stores, store presence and the in-store hot prospect."""
