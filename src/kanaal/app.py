@@ -44,6 +44,7 @@ FEATURE_APIS: list[str] = [
     "kanaal.touchpoints.api",
     "kanaal.touchpoints.shop_api",
     "kanaal.touchpoints.chat_api",
+    "kanaal.stores.api",
 ]
 
 _STATUS: list[tuple[type[errors.DomainError], int]] = [
