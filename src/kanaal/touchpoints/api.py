@@ -72,7 +72,8 @@ async def request_callback(body: WidgetCallbackIn, ctx: Ctx, _key: AnyKey,
                            response: Response) -> dict[str, object]:
     """Queue a callback from the callback widget (browser write key)."""
     result, replayed = await run_in_threadpool(
-        service.request_callback, ctx, body.model_dump(mode="json"), idempotency_key)
+        service.request_callback, ctx, body.model_dump(mode="json", exclude_none=True),
+        idempotency_key)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return result

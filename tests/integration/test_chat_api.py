@@ -1,0 +1,215 @@
+"""Chat over the visitor WebSocket and the agent use cases, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from starlette.websockets import WebSocketDisconnect
+
+from kanaal.contact_center import service as cc
+from kanaal.core.context import AppContext
+from kanaal.core.errors import Conflict, Forbidden, InvalidInput
+from kanaal.customers.service import recent_events
+from kanaal.touchpoints import chat_desk, chat_service
+from kanaal.touchpoints import chat_store as store
+from tests.conftest import Keys
+from tests.support.contact_center import count_rows
+
+
+def rows(ctx: AppContext) -> tuple[int, int]:
+    """Conversations and chat messages stored."""
+    with ctx.db.reader() as session:
+        return tuple(int(session.execute(select(func.count()).select_from(t)).scalar_one())
+                     for t in (store.chat_conversations, store.chat_messages))  # type: ignore[return-value]
+
+
+def url(keys: Keys, anonymous_id: str = "anon-1", **extra: str) -> str:
+    """The visitor socket's URL."""
+    query = "&".join(f"{k}={v}" for k, v in {"key": keys.write, "anonymousId": anonymous_id,
+                                              **extra}.items())
+    return f"/v1/chat/ws?{query}"
+
+
+def until(socket: Any, sender: str) -> dict[str, Any]:
+    """The next message frame from `sender` (skipping status frames and others)."""
+    while True:
+        frame: dict[str, Any] = socket.receive_json()
+        if frame["type"] == "message" and frame["sender"] == sender:
+            return frame
+
+
+def staffed(ctx: AppContext, concurrency: int = 1) -> str:
+    """A chat queue, a callback queue and one available agent; returns the agent id."""
+    cc.create_queue(ctx, name="sales-chat", skill="sales", channel="chat")
+    cc.create_queue(ctx, name="sales-callbacks", skill="sales", channel="callback")
+    agent = cc.create_agent(ctx, name="Anna", email="anna@example.com",
+                            password="correct horse battery", skills=["sales"],
+                            concurrency={"chat": concurrency})
+    cc.set_agent_state(ctx, agent.id, "available")
+    return agent.id
+
+
+def test_the_bot_answers_in_dutch_and_hands_over_when_asked(
+    ctx: AppContext, client: TestClient, keys: Keys
+) -> None:
+    with client.websocket_connect(url(keys, lang="nl")) as socket:
+        welcome = socket.receive_json()
+        assert (welcome["type"], welcome["status"]) == ("welcome", "bot")
+        assert until(socket, "bot")["body"].startswith("Hallo! Ik ben de assistent")
+        socket.send_json({"type": "message", "body": "Hoe lang duurt de levering?"})
+        assert until(socket, "visitor")["body"] == "Hoe lang duurt de levering?"
+        assert until(socket, "bot")["body"] == "Besteld voor 22:00 op een werkdag, morgen in " \
+            "huis; gratis boven EUR 50."
+        socket.send_json({"type": "message", "body": "ik wil een mens"})
+        assert until(socket, "bot")["body"] == "Natuurlijk, ik verbind u met een adviseur."
+        assert until(socket, "bot")["body"] == ("Terwijl ik een adviseur zoek: in welk product "
+                                                "bent u geïnteresseerd?")
+        conversation_id = welcome["conversation_id"]
+    with ctx.db.reader() as session:
+        conversation = store.find_conversation(session, conversation_id)
+    assert conversation is not None
+    assert (conversation["status"], conversation["qualify_step"]) == ("waiting", 0)
+    # Reconnecting with the conversation id resumes it with its history
+    with client.websocket_connect(url(keys, conversation=conversation_id)) as socket:
+        again = socket.receive_json()
+        assert (again["conversation_id"], again["status"]) == (conversation_id, "waiting")
+        history = [socket.receive_json()["body"] for _ in range(6)]
+        assert history[3] == "ik wil een mens"
+    assert rows(ctx) == (1, 6)
+
+
+def test_an_unsure_bot_hands_over(ctx: AppContext, client: TestClient, keys: Keys) -> None:
+    with client.websocket_connect(url(keys)) as socket:
+        socket.receive_json()
+        until(socket, "bot")
+        socket.send_json({"type": "message", "body": "Does the grinder fit a 58 mm portafilter?"})
+        assert until(socket, "bot")["body"] == ("I am not sure I can answer that well. I will "
+                                                "ask an advisor to help you.")
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ({"type": "message", "body": "x" * 2001}, "message_too_long"),
+        ({"type": "message", "body": "   "}, "empty_message"),
+        ({"type": "message", "body": 42}, "invalid_message"),
+        ({"type": "typing"}, "invalid_frame"),
+    ],
+)
+def test_bad_chat_messages_get_a_clear_error_and_nothing_is_stored(
+    ctx: AppContext, client: TestClient, keys: Keys, frame: dict[str, Any], code: str
+) -> None:
+    with client.websocket_connect(url(keys)) as socket:
+        socket.receive_json()
+        until(socket, "bot")
+        socket.send_json(frame)
+        error = socket.receive_json()
+        assert (error["type"], error["code"]) == ("error", code)
+        socket.send_text("{not json")
+        assert socket.receive_json()["code"] == "malformed_json"
+    assert rows(ctx) == (1, 1)
+
+
+def test_chat_messages_are_rate_limited(ctx: AppContext, client: TestClient,
+                                        keys: Keys) -> None:
+    ctx.business["chat"] = {"messages_per_second": 0.001, "burst": 2}
+    with client.websocket_connect(url(keys)) as socket:
+        socket.receive_json()
+        until(socket, "bot")
+        for text in ("How can I pay?", "Can I return a product?"):
+            socket.send_json({"type": "message", "body": text})
+            until(socket, "bot")
+        socket.send_json({"type": "message", "body": "What warranty do I get?"})
+        frame = socket.receive_json()
+        while frame["type"] != "error":
+            frame = socket.receive_json()
+        assert frame["code"] == "chat_rate_limited"
+    assert rows(ctx) == (1, 5)
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "code", "close"),
+    [
+        ({"key": "wk_unknown"}, {}, "invalid_key", 4401),
+        ({}, {"Origin": "https://evil.example"}, "origin_not_allowed", 4403),
+        ({"anonymousId": ""}, {}, "missing_identity", 4422),
+    ],
+)
+def test_refused_chat_connections_say_why_and_store_nothing(
+    ctx: AppContext, client: TestClient, keys: Keys, query: dict[str, str],
+    headers: dict[str, str], code: str, close: int
+) -> None:
+    params = {"key": keys.write, "anonymousId": "anon-1", **query}
+    target = "/v1/chat/ws?" + "&".join(f"{k}={v}" for k, v in params.items())
+    with client.websocket_connect(target, headers=headers) as socket:
+        assert socket.receive_json()["code"] == code
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+    assert closed.value.code == close
+    assert rows(ctx) == (0, 0)
+
+
+def _waiting_chat(ctx: AppContext, anonymous_id: str) -> str:
+    opened = chat_service.open_conversation(ctx, anonymous_id=anonymous_id, user_id=None,
+                                            lang="en", resume=None)
+    conversation_id: str = opened["conversation"]["id"]
+    chat_service.visitor_says(ctx, conversation_id, anonymous_id, "I want a person")
+    return conversation_id
+
+
+def test_agents_take_chats_up_to_their_concurrency_and_only_once(ctx: AppContext) -> None:
+    agent_id = staffed(ctx, concurrency=2)
+    other = cc.create_agent(ctx, name="Bram", email="bram@example.com",
+                            password="correct horse battery", skills=["sales"])
+    first, second, third = (_waiting_chat(ctx, f"anon-{n}") for n in range(3))
+    chat_desk.take_chat(ctx, agent_id, first)
+    chat_desk.take_chat(ctx, agent_id, second)
+    with pytest.raises(Conflict) as full:
+        chat_desk.take_chat(ctx, agent_id, third)
+    assert full.value.code == "agent_at_capacity"
+    with pytest.raises(Conflict) as taken:
+        chat_desk.take_chat(ctx, other.id, first)
+    assert taken.value.code == "chat_taken"
+    view = chat_desk.desk_view(ctx, agent_id)
+    assert [c["id"] for c in view["waiting"]] == [third]
+    assert sorted(c["id"] for c in view["mine"]) == sorted([first, second])
+    assert cc.get_agent(ctx, agent_id).state.value == "busy"
+    with pytest.raises(Forbidden):
+        chat_desk.agent_says(ctx, other.id, first, "Hello")
+
+
+def test_a_chat_becomes_a_store_appointment_and_its_transcript_lands_on_the_timeline(
+    ctx: AppContext,
+) -> None:
+    agent_id = staffed(ctx)
+    conversation_id = _waiting_chat(ctx, "anon-1")
+    chat_service.visitor_says(ctx, conversation_id, "anon-1", "OLED 65")
+    chat_desk.take_chat(ctx, agent_id, conversation_id)
+    chat_desk.agent_says(ctx, agent_id, conversation_id, "Come and see it in Utrecht!")
+    with pytest.raises(InvalidInput):
+        chat_desk.request_store_appointment(ctx, agent_id, conversation_id, store_id="",
+                                            when="Saturday")
+    task_id = chat_desk.request_store_appointment(ctx, agent_id, conversation_id,
+                                                  store_id="store-utrecht",
+                                                  when="Saturday 11:00")
+    [task] = cc.list_tasks(ctx)
+    assert (task["id"], task["kind"], task["store_id"]) == (
+        task_id, "store_appointment", "store-utrecht")
+    assert task["context"]["qualification"] == {"interest_product": "OLED 65"}
+    with ctx.db.reader() as session:
+        conversation = store.find_conversation(session, conversation_id)
+        assert conversation is not None
+        events = recent_events(session, conversation["customer_id"])
+    names = [e["event"] for e in events]
+    assert names[:2] == ["Chat Completed", "Chat Transcript"]
+    transcript = events[1]["properties"]
+    assert transcript["store_appointment_task_id"] == task_id
+    assert transcript["transcript"]["by_sender"] == {"visitor": 2, "bot": 4, "agent": 1,
+                                                     "system": 3}
+    assert conversation["status"] == "closed"
+    with pytest.raises(Forbidden):
+        chat_desk.close_chat(ctx, agent_id, conversation_id, "no_sale")
+    assert count_rows(ctx)["cc_callbacks"] == 0
