@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from kanaal.app import create_app
 from kanaal.core.clock import ManualClock
 from kanaal.core.context import AppContext, build_context
-from kanaal.core.live import open_live_store
+from kanaal.core.live import MemoryLiveStore, open_live_store
 from tests.conftest import Keys, bearer
 from tests.support.collect import basic, gzipped, row_counts, stored_events
 
@@ -133,6 +133,7 @@ def test_rate_limit_answers_429_with_retry_after(
 ) -> None:
     ctx.settings.rate_limit_per_second = 0.5
     ctx.settings.rate_limit_burst = 2
+    ctx.live = MemoryLiveStore(clock=lambda: 1_000.0)  # time stands still: no refill
     statuses = [
         client.post("/v1/track", json={"userId": "u1", "event": "A", "messageId": f"r{n}"},
                     headers=basic(keys.write))
