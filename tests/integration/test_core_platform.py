@@ -127,3 +127,20 @@ def test_outbox_retries_and_delivers_signed_webhooks(ctx: AppContext) -> None:
         status = session.execute(select(outbox_messages.c.status)).scalar_one()
         oks = session.execute(select(outbox_attempts.c.ok).order_by(outbox_attempts.c.id))
         assert status == "delivered" and [r.ok for r in oks] == [0, 1]
+
+
+def test_openapi_describes_every_v1_route_with_unique_operation_ids(client: TestClient) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        document = client.app.openapi()  # type: ignore[attr-defined]
+    operation_ids = [op["operationId"] for path in document["paths"].values()
+                     for op in path.values()]
+    assert len(operation_ids) == len(set(operation_ids))
+    from fastapi.routing import APIRoute
+
+    routes = {route.path for route in client.app.routes  # type: ignore[attr-defined]
+              if isinstance(route, APIRoute) and route.path.startswith("/v1/")
+              and route.include_in_schema}
+    assert routes <= set(document["paths"])
