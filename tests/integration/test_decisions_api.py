@@ -336,3 +336,35 @@ def test_attribution_visits_every_customer_in_turn(
                          identities={"anonymous_id": f"anon-a{n}"}, channel="web",
                          source="web", properties={"order_id": f"ord_{n}"})
     assert [attribute_conversions(engine, limit=2) for _ in range(3)] == [2, 1, 0]
+
+
+def test_the_log_reads_back_and_arms_compare_against_the_holdout(
+    half_held_out: AppContext, client: TestClient, keys: Keys
+) -> None:
+    from kanaal.decisions.holdout import Experiment
+
+    staffed(half_held_out)
+    experiment = Experiment(name="nbc-q1", holdout_share=0.5)
+    arms = {n: experiment.arm_for(f"anon:anon-{n}") for n in range(6)}
+    made = {n: client.post("/v1/decisions", json={**PERSUADABLE, "anonymousId": f"anon-{n}"},
+                           headers=basic(keys.write)).json()["decision_id"] for n in arms}
+    for n in (0, 1, 2):  # the first three customers buy, margin 150 each
+        client.post(f"/v1/decisions/{made[n]}/outcome", headers=basic(keys.write),
+                    json={"event": "converted", "revenue": "600", "margin": "150"})
+    one = client.get(f"/v1/decisions/{made[0]}", headers=bearer(keys.read)).json()
+    assert (one["arm"], one["outcomes"], one["margin"]) == (arms[0], ["converted"], "150.00")
+    assert one["features"]["pageviews"] == 6 and len(one["scores"]) == 6
+    refused = client.get(f"/v1/decisions/{made[0]}", headers=basic(keys.write))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403,
+                                                                      "secret_key_required")
+    summary = client.get("/v1/decisions/summary?experiment=nbc-q1",
+                         headers=bearer(keys.read)).json()
+    expected = []
+    for arm in sorted(set(arms.values())):
+        members = [n for n in arms if arms[n] == arm]
+        bought = [n for n in members if n < 3]
+        expected.append((arm, len(members), len(bought), f"{150 * len(bought):.2f}"))
+    assert [(a["arm"], a["customers"], a["converted"], a["margin"])
+            for a in summary["arms"]] == expected
+    holdout = next(a for a in summary["arms"] if a["arm"] == "holdout")
+    assert holdout["proposals"] == 0 and holdout["incremental_margin_per_customer"] == "0.00"

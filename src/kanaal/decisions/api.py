@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from kanaal.core.context import AppContext
 from kanaal.core.errors import PayloadTooLarge
-from kanaal.core.http import AnyKey, Ctx, IdempotencyKey
-from kanaal.decisions import outcomes, service
+from kanaal.core.http import AnyKey, Ctx, IdempotencyKey, ReadKey
+from kanaal.decisions import outcomes, report, service
 from kanaal.decisions.schemas import DecisionIn, DecisionOut, OutcomeIn, OutcomeOut
 
 MAX_BODY_BYTES = 16 * 1024
@@ -45,6 +45,18 @@ def outcome(decision_id: str, body: OutcomeIn, ctx: Ctx, _principal: AnyKey,
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return result
+
+
+@router.get("/summary")
+def summary(ctx: Ctx, _principal: ReadKey, experiment: str = "default") -> dict[str, object]:
+    """Per arm of an experiment: customers, conversions and margin, against the holdout."""
+    return report.arm_summary(ctx, experiment)
+
+
+@router.get("/{decision_id}")
+def get_decision(decision_id: str, ctx: Ctx, _principal: ReadKey) -> dict[str, object]:
+    """One logged decision: features, scores, reasons, policy, arm and outcomes."""
+    return report.get_decision(ctx, decision_id)
 
 
 async def log_worker(ctx: AppContext, stop: asyncio.Event) -> None:
