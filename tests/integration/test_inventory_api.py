@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi.testclient import TestClient
 
 from kanaal.core.clock import ManualClock
@@ -176,8 +178,12 @@ def test_bad_reservation_input_changes_nothing(
 
 
 def test_the_sweeper_function_expires_through_the_api_clock(
-    client: TestClient, keys: Keys, ctx: AppContext, clock: ManualClock
+    make_client: Callable[[AppContext], TestClient], keys: Keys, ctx: AppContext,
+    clock: ManualClock,
 ) -> None:
+    # The app's own sweeper would race this test's explicit call; park it for an hour.
+    ctx.business["inventory"] = {"sweep_seconds": 3600}
+    client = make_client(ctx)
     world = stocked_world(ctx, first=1, second=0)
     body = {"sku": world.sku, "quantity": 1, "channel": world.channel.handle, "ttl_seconds": 30}
     held = client.post("/v1/reservations", json=body, headers=bearer(keys.writer)).json()
