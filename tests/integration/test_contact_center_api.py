@@ -420,3 +420,27 @@ def test_a_call_with_a_new_caller_stitches_their_number_when_it_ends(
     bad = client.post("/v1/interactions", json={"kind": "call", "identities": {"email": "x"}},
                       headers=auth(keys.writer))
     assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_identity")
+
+
+class _BrokenLive:
+    """A live store that is down: every call fails."""
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*_args: Any, **_kwargs: Any) -> Any:
+            raise ConnectionError("live store down")
+
+        return fail
+
+
+def test_a_committed_state_change_survives_a_live_store_outage(ctx: AppContext) -> None:
+    service.create_queue(ctx, name="sales-phone", skill="sales", channel="phone")
+    agent = service.create_agent(ctx, name="Ann", email="ann@x.nl", password="long enough pw",
+                                 skills=["sales"])
+    healthy = ctx.live
+    ctx.live = _BrokenLive()
+    try:
+        assert service.set_agent_state(ctx, agent.id, "available").state.value == "available"
+    finally:
+        ctx.live = healthy
+    assert service.get_agent(ctx, agent.id).state.value == "available"
+    assert service.refresh_capacity(ctx)["sales-phone"].available_agents == 1

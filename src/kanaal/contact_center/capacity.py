@@ -197,8 +197,16 @@ def snapshot_computed_at(ctx: AppContext) -> str | None:
 
 
 def after_change(ctx: AppContext, message: dict[str, Any]) -> None:
-    """After a committed change: refresh the snapshot, then tell live listeners (the desk)."""
-    refresh_capacity(ctx)
+    """After a committed change: refresh the snapshot, then tell live listeners (the desk).
+
+    The change is already committed, so a live-store outage is logged rather than raised; the
+    background refresh brings the snapshot back once the store answers.
+    """
+    try:
+        refresh_capacity(ctx)
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.warning("could not refresh the capacity snapshot after %s", message.get("type"),
+                    exc_info=True)
     try:
         ctx.live.publish(LIVE_CHANNEL, message)
     except Exception:  # noqa: BLE001 - a lost live update must not fail a committed change
