@@ -27,6 +27,7 @@ FEATURE_CLIS: list[tuple[str, str]] = [
     ("feeds", "kanaal.catalog.feeds_cli"),
     ("segments", "kanaal.marketing.cli"),
     ("audiences", "kanaal.marketing.audiences_cli"),
+    ("qr", "kanaal.stores.cli"),
     ("report", "kanaal.analytics.cli"),
 ]
 for _name, _module in FEATURE_CLIS:

@@ -73,7 +73,7 @@ def sheet_pages(store_name: str, items: Sequence[SheetItem]) -> list[Image.Image
     title, small = _font(40), _font(24)
     for number, image in enumerate(images, start=1):
         draw = ImageDraw.Draw(image)
-        draw.text((MARGIN, MARGIN), _fit(f"Scan for details — {store_name}", 60), fill="black",
+        draw.text((MARGIN, MARGIN), _fit(f"Scan for details: {store_name}", 60), fill="black",
                   font=title)
         draw.text((PAGE[0] - MARGIN - 160, MARGIN + 12), f"page {number}/{pages}",
                   fill="#555555", font=small)

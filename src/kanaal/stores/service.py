@@ -12,6 +12,7 @@ from kanaal.channels.service import list_channels
 from kanaal.collect.service import record_event
 from kanaal.core.context import AppContext
 from kanaal.core.errors import DomainError, InvalidInput, NotFound
+from kanaal.core.money import quantize
 from kanaal.customers.service import find_customer_id, get_profile
 from kanaal.inventory.domain import Location, LocationKind
 from kanaal.inventory.service import get_location
@@ -90,7 +91,7 @@ def store_sheet(ctx: AppContext, store_id: str, kind: str) -> bytes:
     if not codes:
         raise NotFound(f"store {store_id!r} has no QR codes yet", code="no_qr_codes")
     items = [images.SheetItem(url=short_link(ctx.settings.public_base_url, c.token),
-                              title=c.label, subtitle=f"{c.sku} · /q/{c.token}") for c in codes]
+                              title=c.label, subtitle=c.sku) for c in codes]
     if kind == "pdf":
         return images.sheet_pdf(location.name, items)
     return images.sheet_png(location.name, items)
@@ -104,7 +105,7 @@ def store_price(ctx: AppContext, store_id: str, sku: str) -> tuple[str, str] | N
                 listing = get_listing(ctx, channel.id, sku)
             except NotFound:
                 continue
-            return str(listing.price), listing.currency
+            return str(quantize(listing.price)), listing.currency
     return None
 
 
