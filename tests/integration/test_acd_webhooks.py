@@ -157,3 +157,10 @@ def test_events_naming_unknown_things_are_refused_and_change_nothing(
     response = client.post("/v1/contact-center/acd/events", content=signed_garbage,
                            headers={"Kanaal-Signature": sign(secret, stamp, signed_garbage)})
     assert (response.status_code, response.json()["error"]["code"]) == (400, "malformed_json")
+    huge = json.dumps({"id": "big", "type": "call.queued", "pad": "x" * 70_000}).encode()
+    response = client.post("/v1/contact-center/acd/events", content=huge,
+                           headers={"Kanaal-Signature": sign(secret, stamp, huge)})
+    assert (response.status_code, response.json()["error"]["code"]) == (413, "payload_too_large")
+    unsigned = client.post("/v1/contact-center/acd/events?source=nope", content=b"{}")
+    assert (unsigned.status_code, unsigned.json()["error"]["code"]) == (401, "invalid_signature")
+    assert count_rows(ctx) == before

@@ -23,8 +23,9 @@ from kanaal.contact_center.domain import Agent, AgentState, Interaction, Interac
 from kanaal.contact_center.interactions import finish_interaction_in, resolve_customer_in
 from kanaal.contact_center.timeline import currency, normalise_phone
 from kanaal.core.context import AppContext
-from kanaal.core.errors import InvalidInput, NotFound
+from kanaal.core.errors import InvalidInput, NotFound, PayloadTooLarge
 
+MAX_BODY_BYTES = 64 * 1024
 PARSERS = {"generic": parse_generic, "twilio": from_twilio, "genesys": from_genesys}
 
 
@@ -51,10 +52,13 @@ def _secrets(ctx: AppContext) -> list[str]:
 def receive_acd_event(ctx: AppContext, *, body: bytes, signature: str | None,
                       source: str = "generic") -> dict[str, Any]:
     """Apply one signed ACD event; replays (same id, stale timestamp) answer `duplicate`."""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"an ACD event is limited to {MAX_BODY_BYTES} bytes",
+                              code="payload_too_large")
+    signed_at = verify_signature(signature, body, _secrets(ctx))
     if source not in PARSERS:
         raise InvalidInput(f"unknown ACD source {source!r} (generic, twilio, genesys)",
                            code="invalid_acd_source")
-    signed_at = verify_signature(signature, body, _secrets(ctx))
     tolerance = float(ctx.param("contact_center.acd_tolerance_seconds", 300))
     if abs(ctx.clock.now().timestamp() - signed_at) > tolerance:
         return {"status": "duplicate", "reason": "stale_timestamp"}
