@@ -18,7 +18,7 @@ from kanaal.decisions.domain import (
     QueueView,
 )
 from kanaal.decisions.economics import EconomicParams, estimate
-from kanaal.decisions.learning import BetaModel, bucket_of, journey_stage
+from kanaal.decisions.learning import BetaModel, bucket_of
 from kanaal.decisions.policies import PACED, POLICIES
 
 # Pace(queue view, expected accepted contacts) -> True when the queue's budget allows it.
@@ -74,31 +74,35 @@ def decide(
 ) -> Choice:
     """Score every candidate and pick one with the policy; `rng` turns on Thompson sampling."""
     bucket = bucket_of(ctx)
-    reasons = [explain.stage_reason(journey_stage(ctx), bucket)]
+    reasons = [explain.stage_reason(bucket.split(":", 2)[1], bucket)]
     follow = explain.follow_up_reason(ctx)
     if follow:
         reasons.append(follow)
     blocked_reasons: dict[str, str] = {}
     p_nothing = model.p_buy(_A.NONE, bucket, rng)
     estimates: list[Estimate] = []
-    seen_queues: set[str] = set()
+    prices: dict[str, float] = {}
+    economics = params.economics
     for action in candidates(ctx):
         if blocked and action in blocked:
             blocked_reasons[action.value] = blocked[action]
             continue
-        view = choose_queue(action, queues, params.queues) if action in QUEUE_CHANNEL else None
-        if action in QUEUE_CHANNEL and view is None:
-            blocked_reasons[action.value] = "no live capacity for its queue"
-            continue
-        price = 0.0 if view is None else capacity_price(view, params.pricing)
-        if view is not None and view.queue not in seen_queues:
-            seen_queues.add(view.queue)
-            reasons.append(explain.queue_reason(view, price))
+        view = None
+        price = 0.0
+        if action in QUEUE_CHANNEL:
+            view = choose_queue(action, queues, params.queues)
+            if view is None:
+                blocked_reasons[action.value] = "no live capacity for its queue"
+                continue
+            known = prices.get(view.queue)
+            if known is None:
+                known = prices[view.queue] = capacity_price(view, params.pricing)
+                reasons.append(explain.queue_reason(view, known))
+            price = known
         p_action = p_nothing if action is _A.NONE else model.p_buy(action, bucket, rng)
-        estimates.append(estimate(
-            action, ctx, p_nothing=p_nothing, p_action=p_action,
-            p_accept=model.p_accept(action, bucket), queue=view, price=price,
-            params=params.economics))
+        estimates.append(estimate(action, ctx, p_nothing=p_nothing, p_action=p_action,
+                                  p_accept=model.p_accept(action, bucket), queue=view,
+                                  price=price, params=economics))
     nothing = estimates[0]
     ranked = POLICIES[policy](estimates, ctx.margin)
     chosen = nothing
