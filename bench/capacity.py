@@ -12,7 +12,8 @@ Four figures, all from the same run:
    and due callbacks from SQLite, compute every queue, store the JSON in the live store);
 3. read: `capacity_snapshot(ctx)` as the decision engine calls it, from the in-process live
    store and, when Redis answers, from Redis;
-4. the baseline for 3: one `dict` lookup of a pre-built snapshot (the floor of any read).
+4. the baseline for 3: one `dict` lookup of a pre-built snapshot (the floor of any read);
+5. Erlang A (queues with a patience) beside Erlang C on the same queue.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from pyworkforce.queuing import ErlangC
@@ -39,7 +41,7 @@ from kanaal.contact_center.domain import (
     QueueStats,
     queue_capacity,
 )
-from kanaal.contact_center.erlang import erlang_c_metrics, required_agents
+from kanaal.contact_center.erlang import erlang_a_metrics, erlang_c_metrics, required_agents
 from kanaal.core.context import AppContext, build_context
 from kanaal.core.live import open_live_store
 from kanaal.migrations.runner import upgrade
@@ -170,6 +172,19 @@ def main() -> None:
     print(f"  kanaal queue_capacity (+ agent counting,  {ours_rate:8.0f} snapshots/s"
           f"  ratio {ours_rate / theirs_rate:.2f}x")
     print("    occupancy, spare minutes)")
+
+    print("Erlang A (patience 60 s) beside Erlang C, one evaluation each:")
+    for agents, traffic in ((12, 10.0), (110, 100.0), (480, 500.0)):
+        c_rate = per_second(partial(erlang_c_metrics, agents, traffic, 300.0, 20.0),
+                            rounds=200)
+        a_rate = per_second(partial(erlang_a_metrics, agents, traffic, 300.0, 20.0, 60.0),
+                            rounds=5)
+        print(f"  {agents:4d} agents, {traffic:5.0f} Erlangs: C {1000 / c_rate:8.3f} ms, "
+              f"A {1000 / a_rate:8.3f} ms ({c_rate / a_rate:.0f}x)")
+    started = time.perf_counter()
+    needed = required_agents(500.0, 300.0, 20.0, 0.8, 60.0)
+    print(f"  Erlang A agents required for 500 Erlangs: {needed} in "
+          f"{(time.perf_counter() - started) * 1000:.0f} ms")
 
     redis_url = os.environ.get("KANAAL_TEST_REDIS_URL")
     with tempfile.TemporaryDirectory() as tmp:
