@@ -100,6 +100,8 @@ def test_bad_callbacks_are_refused_and_change_nothing(
         ({"phone": "0612345678", "queue": "sales-phone"}, 422, "not_a_callback_queue"),
         ({"phone": "0612345678", "queue": "sales-callback",
           "slot_start": "2026-01-05T10:00:00"}, 422, "validation_error"),
+        ({"phone": "0612345678", "queue": "sales-callback", "context": {"x": "y" * 17000}},
+         413, "context_too_large"),
     ]
     for body, status, code in cases:
         response = client.post("/v1/callbacks", json=body, headers=auth(keys.writer))

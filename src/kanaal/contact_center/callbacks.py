@@ -19,7 +19,12 @@ from kanaal.contact_center.domain import (
     InteractionKind,
     QueueChannel,
 )
-from kanaal.contact_center.timeline import currency, normalise_phone, record_on_timeline_in
+from kanaal.contact_center.timeline import (
+    check_context,
+    currency,
+    normalise_phone,
+    record_on_timeline_in,
+)
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, InvalidInput, NotFound
 from kanaal.core.idempotency import run_idempotent
@@ -41,6 +46,7 @@ def create_callback_in(
 ) -> Callback:
     """Queue a callback now or for a future slot, in the caller's transaction."""
     e164 = normalise_phone(ctx, phone)
+    check_context(context)
     target = get_queue_in(session, queue)
     if target.channel is not QueueChannel.CALLBACK:
         raise InvalidInput(f"queue {queue!r} is not a callback queue", code="not_a_callback_queue")

@@ -24,7 +24,12 @@ from kanaal.contact_center.domain import (
     InteractionKind,
     check_outcome,
 )
-from kanaal.contact_center.timeline import currency, normalise_phone, record_on_timeline_in
+from kanaal.contact_center.timeline import (
+    check_context,
+    currency,
+    normalise_phone,
+    record_on_timeline_in,
+)
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, InvalidInput, NotFound
 
@@ -241,6 +246,7 @@ def create_task_in(session: Session, ctx: AppContext, *, kind: str, customer_id:
     """Queue a task for agents or store staff (e.g. hot_prospect_alert); returns its id."""
     if not kind or len(kind) > 60:
         raise InvalidInput("a task needs a kind of at most 60 characters", code="invalid_kind")
+    check_context(context)
     if queue is not None:
         get_queue_in(session, queue)
     task_id = ctx.ids.new("tsk")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 from typing import Any
 
@@ -10,7 +11,7 @@ import phonenumbers
 from sqlalchemy.orm import Session
 
 from kanaal.core.context import AppContext
-from kanaal.core.errors import InvalidInput
+from kanaal.core.errors import InvalidInput, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -49,3 +50,14 @@ def record_on_timeline_in(session: Session, ctx: AppContext, *, event: str, cust
 def currency(ctx: AppContext) -> str:
     """The currency interactions are valued in (kanaal.toml contact_center.currency)."""
     return str(ctx.param("contact_center.currency", "EUR"))
+
+
+MAX_CONTEXT_BYTES = 16 * 1024
+
+
+def check_context(context: dict[str, Any]) -> dict[str, Any]:
+    """Free-form context (JSON) of a callback or task, limited to 16 KB."""
+    if len(json.dumps(context, default=str)) > MAX_CONTEXT_BYTES:
+        raise PayloadTooLarge(f"context is limited to {MAX_CONTEXT_BYTES} bytes of JSON",
+                              code="context_too_large")
+    return context
