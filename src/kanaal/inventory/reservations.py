@@ -111,8 +111,8 @@ def confirm_in(
             reason=MovementReason.ALLOCATION,
             deltas={"reserved": -line.quantity, "allocated": line.quantity}, reference=order_id,
         )
-        store_reservations.add_allocation(session, order_id, reservation.sku, line.location_id,
-                             line.quantity, now)
+        store_reservations.add_allocation(
+            session, order_id, reservation.sku, line.location_id, line.quantity, now)
     return done
 
 
