@@ -155,8 +155,9 @@ def test_a_high_value_cart_with_idle_agents_gets_a_callback_that_the_desk_lists(
 
 
 def decided(page: Any, action: Any) -> dict[str, Any]:
-    """Run `action` and return the decision the snippet received for it."""
-    with page.expect_response(lambda r: r.url.endswith("/v1/decisions")) as info:
+    """Run `action` (a cart change) and return the decision the snippet asked with the cart."""
+    with page.expect_response(lambda r: r.url.endswith("/v1/decisions")
+                              and '"cart"' in (r.request.post_data or "")) as info:
         action()
     body: dict[str, Any] = info.value.json()
     return body

@@ -11,6 +11,7 @@
   var attempt = 0;
   var current = null;
   var deciding = false;
+  var pendingMoment = null;
   var idleTimer = null;
   var chat = null;
 
@@ -185,7 +186,13 @@
   function pageType() {
     return cfg.pageType || (d.body && d.body.getAttribute('data-kanaal-page')) || 'other';
   }
+  function decided() {
+    deciding = false;
+    // A moment that came while a decision was in flight (e.g. a cart change) is asked next.
+    if (pendingMoment && !current) { var next = pendingMoment; pendingMoment = null; decide(next); }
+  }
   function decide(moment) {
+    if (deciding && !current) { pendingMoment = moment || 'manual'; }
     if (deciding || current || !cfg) { return Promise.resolve(null); }
     deciding = true;
     var v = visit();
@@ -202,13 +209,13 @@
     if (userId()) { body.userId = userId(); }
     if (cfg.allowedActions) { body.allowed_actions = cfg.allowedActions; }
     return request('POST', '/v1/decisions', body).then(function (decision) {
-      deciding = false;
       decision.moment = moment;
       emit('decision', decision);
       render(decision);
+      decided();
       return decision;
     }, function (err) {
-      deciding = false;
+      decided();
       if (w.console) { w.console.warn('kanaal: no decision: ' + err.message); }
       return null;
     });
