@@ -234,7 +234,7 @@ def _side_effects(ctx: AppContext, rt: Runtime, decision_id: str, customer_id: s
             "prior_contacts": dctx.prior_contacts, "reasons": list(choice.reasons),
             "anonymous_id": request.get("anonymousId"), "user_id": request.get("userId"),
         }
-        queue = ctx.param("decisions.hot_prospect_queue", None)
+        queue = ctx.param("decisions.hot_prospect_queue", None) or None
         task_id = ctx.db.run(lambda session: create_task_in(
             session, ctx, kind="hot_prospect_alert", customer_id=customer_id, queue=queue,
             store_id=dctx.store_id, context=task_context))
