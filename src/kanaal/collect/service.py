@@ -6,6 +6,7 @@ import gzip
 import json
 import threading
 import zlib
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -130,8 +131,20 @@ def collect(
     if principal.key_kind is KeyKind.SECRET:
         principal.require(Scope.WRITE)
     _rate_limit(ctx, principal)
-    events = parse_body(body, kind, envelope_for(ctx, principal), body_size=len(body_bytes))
-    return ingest(ctx, events)
+    with _sqlite_writer(ctx):
+        # On SQLite one batch at a time per process: parsing in parallel threads would only
+        # fight over the GIL while they wait for the single writer anyway.
+        events = parse_body(body, kind, envelope_for(ctx, principal), body_size=len(body_bytes))
+        return ingest(ctx, events)
+
+
+def _sqlite_writer(ctx: AppContext) -> AbstractContextManager[Any]:
+    """The process-wide intake lock on SQLite (re-entrant); nothing on PostgreSQL."""
+    if not ctx.db.is_sqlite:
+        return nullcontext()
+    lock: AbstractContextManager[Any] = ctx.state.setdefault("collect.sqlite_writer",
+                                                              threading.RLock())
+    return lock
 
 
 def ingest(ctx: AppContext, events: list[IncomingEvent]) -> IngestReport:
@@ -139,11 +152,9 @@ def ingest(ctx: AppContext, events: list[IncomingEvent]) -> IngestReport:
     race (same new identity, or a merge of a customer this batch touches)."""
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            if not ctx.db.is_sqlite:
-                return ctx.db.run(lambda session: ingest_in(session, ctx, events))
             # SQLite has one writer at a time and its busy handler sleeps with back-off;
             # queueing this process's writers on a lock hands over without those sleeps.
-            with ctx.state.setdefault("collect.sqlite_writer", threading.Lock()):
+            with _sqlite_writer(ctx):
                 return ctx.db.run(lambda session: ingest_in(session, ctx, events))
         except (StaleGraph, IntegrityError):
             if attempt == _ATTEMPTS:
