@@ -135,18 +135,21 @@ def contact_points(session: Session, customer_id: str) -> dict[str, list[str]]:
 
 
 def events_of_after(
-    session: Session, customer_id: str, *, after: datetime, names: Sequence[str]
+    session: Session, customer_id: str, *, after: datetime, names: Sequence[str],
+    exclude_id: str | None = None,
 ) -> int:
-    """How many of a customer's events named `names` happened after `after`."""
+    """How many of a customer's events named `names` happened at or after `after`
+    (leaving out the event `exclude_id`, typically the one that started the count)."""
     if not names:
         return 0
-    return int(session.execute(
-        select(func.count()).select_from(customer_events).where(
-            customer_events.c.customer_id == customer_id,
-            customer_events.c.event.in_(list(names)),
-            customer_events.c.timestamp > after,
-        )
-    ).scalar_one())
+    query = select(func.count()).select_from(customer_events).where(
+        customer_events.c.customer_id == customer_id,
+        customer_events.c.event.in_(list(names)),
+        customer_events.c.timestamp >= after,
+    )
+    if exclude_id is not None:
+        query = query.where(customer_events.c.id != exclude_id)
+    return int(session.execute(query).scalar_one())
 
 
 def event_by_id(session: Session, event_id: str) -> StreamEvent | None:

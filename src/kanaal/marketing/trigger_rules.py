@@ -46,6 +46,9 @@ class TriggerSpec:
     caps: Caps
     quiet_hours: QuietHours | None
     holdout_share: float
+    # "Back in stock": hold the run until the event's sku is available on its channel.
+    wait_for_stock: bool = False
+    give_up_after: timedelta = timedelta(days=30)
 
 
 def _clock_time(value: Any, loc: str, errors: list[dict[str, Any]]) -> time:
@@ -61,7 +64,7 @@ def parse_trigger(body: dict[str, Any]) -> TriggerSpec:
     """Validate a trigger definition; InvalidInput lists every problem with its location."""
     errors: list[dict[str, Any]] = []
     known = {"name", "event", "delay_seconds", "action", "condition", "cancel_on", "caps",
-             "quiet_hours", "holdout_share"}
+             "quiet_hours", "holdout_share", "wait_for_stock", "give_up_after_days"}
     errors += [{"loc": k, "message": f"unknown field {k!r}"} for k in body if k not in known]
     name, event = body.get("name"), body.get("event")
     if not isinstance(name, str) or not name.strip():
@@ -119,6 +122,14 @@ def parse_trigger(body: dict[str, Any]) -> TriggerSpec:
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share < 1:
         errors.append({"loc": "holdout_share", "message": "must be at least 0 and below 1"})
         share = 0.0
+    wait = body.get("wait_for_stock", False)
+    if not isinstance(wait, bool):
+        errors.append({"loc": "wait_for_stock", "message": "must be true or false"})
+        wait = False
+    give_up = body.get("give_up_after_days", 30)
+    if isinstance(give_up, bool) or not isinstance(give_up, int | float) or give_up <= 0:
+        errors.append({"loc": "give_up_after_days", "message": "must be a positive number"})
+        give_up = 30
     if errors:
         first = errors[0]
         raise InvalidInput(f"invalid trigger at {first['loc']}: {first['message']}",
@@ -128,7 +139,8 @@ def parse_trigger(body: dict[str, Any]) -> TriggerSpec:
         name=name.strip(), event=event.strip(), delay=timedelta(seconds=delay), action=action,
         condition=condition, cancel_on=tuple(cancel_on),
         caps=Caps(per_day, timedelta(hours=interval)), quiet_hours=quiet,
-        holdout_share=float(share),
+        holdout_share=float(share), wait_for_stock=wait,
+        give_up_after=timedelta(days=give_up),
     )
 
 

@@ -8,7 +8,7 @@ has not fired yet, so an abandoned cart produces exactly one email.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from kanaal.collect.service import record_event
 from kanaal.core import outbox
 from kanaal.core.context import AppContext
-from kanaal.core.errors import Conflict, InvalidInput
+from kanaal.core.errors import Conflict, InvalidInput, NotFound
 from kanaal.customers import feed
 from kanaal.customers.feed import StreamEvent
 from kanaal.marketing import store
@@ -34,6 +34,8 @@ from kanaal.marketing.trigger_rules import (
 from kanaal.web.secrets import secret_key
 
 SOURCE = "kanaal-triggers"
+# How often a run that waits for stock looks again.
+STOCK_RECHECK = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,21 @@ def schedule_in(session: Session, ctx: AppContext, events: list[StreamEvent]) ->
     return made
 
 
+def _in_stock(session: Session, properties: dict[str, Any]) -> bool | None:
+    """Whether the event's sku (`properties.sku`) can be sold on its channel
+    (`properties.channel`, a handle or id); None when the event does not name both."""
+    from kanaal.channels.service import get_channel_in
+    from kanaal.inventory.service import available_in
+
+    sku, channel = properties.get("sku"), properties.get("channel")
+    if not isinstance(sku, str) or not isinstance(channel, str):
+        return None
+    try:
+        return available_in(session, sku=sku, channel=get_channel_in(session, channel)) > 0
+    except NotFound:
+        return None
+
+
 def _finish(session: Session, run_id: str, status: str, now: datetime,
             message_id: str | None = None) -> str:
     session.execute(update(store.trigger_runs).where(store.trigger_runs.c.id == run_id)
@@ -131,10 +148,20 @@ def _fire(session: Session, ctx: AppContext, run: Any, trigger: Any) -> str:
         return _finish(session, run.id, "cancelled", now)
     source = feed.event_by_id(session, run.source_event_id)
     started = source.timestamp if source is not None else run.created_at
-    if feed.events_of_after(session, survivor, after=started, names=spec.cancel_on):
+    if feed.events_of_after(session, survivor, after=started, names=spec.cancel_on,
+                            exclude_id=run.source_event_id):
         return _finish(session, run.id, "cancelled", now)
     if in_holdout(spec.name, survivor, spec.holdout_share):
         return _finish(session, run.id, "held_out", now)
+    stocked = _in_stock(session, source.properties) if spec.wait_for_stock and source else True
+    if stocked is None:
+        return _finish(session, run.id, "invalid_context", now)
+    if not stocked:
+        if now - started >= spec.give_up_after:
+            return _finish(session, run.id, "expired", now)
+        session.execute(update(store.trigger_runs).where(store.trigger_runs.c.id == run.id)
+                        .values(due_at=now + STOCK_RECHECK))
+        return "waiting"
     snap = feed.snapshots(session, [survivor], since=None, event_names=None)[survivor]
     if spec.condition is not None:
         profile = Profile(snap.traits, frozenset(snap.identity_types),
