@@ -115,3 +115,41 @@ def test_entering_a_segment_fires_a_webhook(ctx: AppContext) -> None:
     assert len(payloads) == 1
     assert payloads[0]["data"]["trigger"] == "notify crm"
     assert payloads[0]["data"]["event_properties"]["segment_id"] == segment.id
+
+
+def test_the_generic_http_sms_adapter_posts_json_with_the_message_id(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from typing import Any
+
+    from pydantic import SecretStr
+
+    from kanaal.core.outbox import OutboxMessage
+
+    received: list[tuple[dict[str, str], dict[str, Any]]] = []
+
+    class Provider(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server API
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((dict(self.headers), json.loads(body)))
+            self.send_response(202 if len(received) > 1 else 503)
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Provider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sender = SmsSender(Settings(data_dir=tmp_path,
+                                sms_provider=f"http://127.0.0.1:{server.server_port}/sms",
+                                sms_provider_token=SecretStr("tok")))
+    message = OutboxMessage("msg_1", "sms", "trigger.sms", "+31612345678",
+                            {"to": "+31612345678", "body": "hi"}, 0)
+    with pytest.raises(RuntimeError, match="503"):
+        asyncio.run(sender.send(message))
+    asyncio.run(sender.send(message))
+    server.shutdown()
+    headers, body = received[1]
+    assert body == {"id": "msg_1", "to": "+31612345678", "body": "hi"}
+    assert headers["Idempotency-Key"] == "msg_1"
+    assert headers["Authorization"] == "Bearer tok"
