@@ -10,10 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from kanaal.app import create_app
 from kanaal.contact_center import service as cc
 from kanaal.core.context import AppContext
+from kanaal.touchpoints import chat_store
 from tests.conftest import Keys, bearer
 from tests.e2e.test_web_widgets import AGENT, new_page, shot, timeline
 from tests.support.server import live_server
@@ -70,6 +72,14 @@ def test_bot_answers_then_hands_over_and_the_agent_converts_the_chat_into_a_call
             wait_line(visitor, "bot", "Orders placed before 22:00 on a working day are "
                       "delivered the next day, free above EUR 50.")
             shot(visitor, ctx, "chat-bot.png")
+            # An oversize message (past the input's maxlength) is refused with a clear error
+            visitor.evaluate("document.getElementById('kanaal-chat-input').value = "
+                             "'x'.repeat(2001)")
+            visitor.locator("[data-kanaal-widget='chat']").get_by_role(
+                "button", name="Send").click()
+            alert = visitor.locator("#kanaal-chat-error")
+            alert.get_by_text("the message has 2001 characters; the limit is 2000").wait_for()
+            assert visitor.locator(".kanaal-log li[data-sender='visitor']").count() == 1
 
             # And "I want a person" hands over, with the qualification questions meanwhile
             visitor_says(visitor, "I want a person")
@@ -146,3 +156,23 @@ def test_bot_answers_then_hands_over_and_the_agent_converts_the_chat_into_a_call
         assert ("visitor", "I want a person") in lines
         assert ("agent", "Hi! The Barista Pro is in stock in Utrecht.") in lines
         assert lines[-1] == ("system", "The chat has ended. Thank you!")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_an_unknown_write_key_is_shown_in_the_chat_and_nothing_is_stored(
+    ctx: AppContext, keys: Keys, browser: Any
+) -> None:
+    ctx.business["touchpoints"] = {"demo_write_key": "wk_not_a_key"}
+    with live_server(create_app(ctx=ctx)) as base:
+        context, page, _errors = new_page(browser)
+        try:
+            page.goto(f"{base}/demo/shop")
+            page.get_by_role("button", name="Chat with us").click()
+            page.locator("#kanaal-chat-error").get_by_text("unknown or revoked key").wait_for()
+            shot(page, ctx, "chat-error.png")
+        finally:
+            context.close()
+    with ctx.db.reader() as session:
+        assert session.execute(select(func.count()).select_from(
+            chat_store.chat_conversations)).scalar_one() == 0

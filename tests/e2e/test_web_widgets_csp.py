@@ -178,6 +178,13 @@ def test_each_widget_kind_renders_accessibly_and_reports_its_dismissal(
             if kind == "offer":
                 assert "Use code KN7Q4MX2PA at checkout." in widget.inner_text()
             shot(page, ctx, picture)
+            if kind == "chat_invite":
+                # Accepting the invitation opens the chat with the bot
+                widget.get_by_role("button", name="Start chat").click()
+                page.locator(".kanaal-log li[data-sender='bot']").first.wait_for()
+                assert widget.count() == 0
+                assert outcomes == ["shown", "accepted"]
+                return
             # Keyboard: the close button is reachable and labelled
             widget.get_by_role("button", name="Close").focus()
             page.keyboard.press("Enter")
@@ -216,3 +223,41 @@ def test_a_dutch_page_gets_the_widget_in_dutch(ctx: AppContext, keys: Keys,
         finally:
             context.close()
         assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_shop_origin_that_is_not_allowed_gets_no_widget_and_a_clear_chat_error(
+    ctx: AppContext, keys: Keys, browser: Any
+) -> None:
+    configure(ctx, keys, agents=1)
+    settings = {"key": keys.write, "kanaal": ""}
+    with live_server(shop_app(settings)) as shop, live_server(create_app(ctx=ctx)) as base:
+        settings["kanaal"] = base
+        context, page, _errors = new_page(browser)
+        try:
+            # The browser's preflight is refused, so the events never leave
+            with page.expect_event("requestfailed",
+                                   lambda r: r.url.endswith("/v1/batch")) as failed:
+                page.goto(shop)
+            assert failed.value.method == "POST"
+            page.get_by_role("button", name="Buy").click()
+            page.evaluate("window.kanaal.openChat()")
+            page.locator("#kanaal-chat-error").get_by_text(
+                "this origin may not open a chat").wait_for()
+            assert page.locator("[data-kanaal-widget='callback']").count() == 0
+        finally:
+            context.close()
+    assert cc.list_callbacks(ctx) == []
+    assert page_events(ctx) == 0
+
+
+def page_events(ctx: AppContext) -> int:
+    """Customer events stored."""
+    from sqlalchemy import func, select
+
+    from kanaal.customers import store
+
+    with ctx.db.reader() as session:
+        return int(session.execute(select(func.count()).select_from(
+            store.customer_events)).scalar_one())

@@ -386,7 +386,7 @@
       if (data.type === 'error') { error.textContent = data.message; }
       emit('chat', data);
     };
-    socket.onclose = function () { if (chat) { error.textContent = t('offline'); } };
+    socket.onclose = function () { if (chat && !error.textContent) { error.textContent = t('offline'); } };
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       error.textContent = '';
