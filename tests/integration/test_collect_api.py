@@ -178,3 +178,13 @@ def test_traits_come_from_traits_or_context_traits(
         "email": " Ann@Example.com", "phone": "06 12345678", "first_name": "Ann",
     }
     assert len(stored_events(ctx)) == 2
+
+
+def test_openapi_describes_intake_and_customer_endpoints(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for kind in ("identify", "track", "page", "screen", "group", "alias", "batch"):
+        assert "requestBody" in paths[f"/v1/{kind}"]["post"]
+    batch = paths["/v1/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "event" in batch["properties"]["batch"]["items"]["properties"]
+    assert {"/v1/customers", "/v1/customers/{customer_id}",
+            "/v1/customers/{customer_id}/timeline"} <= set(paths)

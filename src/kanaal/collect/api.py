@@ -16,8 +16,9 @@ router = APIRouter(prefix="/v1", tags=["collect"])
 
 
 def _body_doc(model: type[SegmentMessage] | type[SegmentBatch]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    schema.pop("$defs", None)
+    schema = model.model_json_schema()
+    if schema.pop("$defs", None) is not None:  # inline the message schema into the batch
+        schema["properties"]["batch"]["items"] = SegmentMessage.model_json_schema()
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
