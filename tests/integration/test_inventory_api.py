@@ -170,8 +170,9 @@ def test_bad_reservation_input_changes_nothing(
                            json={"reason": "receipt", "quantity": -4},
                            headers=bearer(keys.writer))
     assert (movement.status_code, movement.json()["error"]["code"]) == (422, "invalid_quantity")
-    unknown = client.get("/v1/inventory/NOPE-404", headers=bearer(keys.read))
-    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "unknown_sku")
+    for url in ("/v1/inventory/NOPE-404", "/v1/inventory/NOPE-404/movements"):
+        unknown = client.get(url, headers=bearer(keys.read))
+        assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "unknown_sku")
     assert ledger_rows(ctx, world.sku) == before_rows
     assert count_rows(ctx, store.movements) == before_moves
     assert count_rows(ctx, store.reservations) == 0

@@ -188,10 +188,13 @@ def stock_levels(ctx: AppContext, sku: str) -> list[StockLevel]:
 def movements(
     ctx: AppContext, sku: str, *, location_id: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
-    """Newest movements of a sku."""
+    """Newest movements of a sku (NotFound unknown_sku when neither ledger nor catalog knows it)."""
     check_sku(sku)
     with ctx.db.reader() as session:
-        return store.list_movements(session, sku, location_id=location_id, limit=limit)
+        found = store.list_movements(session, sku, location_id=location_id, limit=limit)
+        if not found and not store.levels(session, sku):
+            require_sku(session, sku)
+        return found
 
 
 # ---------------------------------------------------------------- availability
