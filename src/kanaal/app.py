@@ -45,6 +45,7 @@ FEATURE_APIS: list[str] = [
     "kanaal.touchpoints.shop_api",
     "kanaal.touchpoints.chat_api",
     "kanaal.stores.api",
+    "kanaal.publishers.api",
 ]
 
 _STATUS: list[tuple[type[errors.DomainError], int]] = [

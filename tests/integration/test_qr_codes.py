@@ -6,6 +6,7 @@ import base64
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from kanaal.collect.service import record_event
@@ -19,13 +20,18 @@ from tests.support.catalog import list_variant, make_channel, make_variant
 from tests.support.inventory import make_location
 
 
+@pytest.fixture
+def exact(ctx: AppContext) -> None:
+    """Exact decisions (no exploration, no holdout), set before the app starts."""
+    ctx.business["decisions"] = {"explore": False, "experiment": {"holdout_share": 0.0}}
+
+
 def basic(key: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
 
 
 def shop(ctx: AppContext) -> str:
     """A TV sold in the Amsterdam store at 1299.00; exact decisions. Returns the store id."""
-    ctx.business["decisions"] = {"explore": False, "experiment": {"holdout_share": 0.0}}
     make_variant(ctx, "TV-55", cost_price="800.00", brand="Vision")
     amsterdam = make_location(ctx, "Store Amsterdam", kind="store")
     channel = make_channel(ctx, "store-amsterdam", kind="store", location_ids=[amsterdam.id])
@@ -47,7 +53,7 @@ def counts(ctx: AppContext) -> tuple[int, int]:
 
 
 def test_a_code_encodes_its_short_link_as_png_svg_and_a_store_sheet(
-    ctx: AppContext, client: TestClient, keys: Keys
+    ctx: AppContext, exact: None, client: TestClient, keys: Keys
 ) -> None:
     store_id = shop(ctx)
     code = new_code(client, keys, store_id)
@@ -66,7 +72,7 @@ def test_a_code_encodes_its_short_link_as_png_svg_and_a_store_sheet(
 
 
 def test_a_scan_records_stitches_and_redirects_to_the_product_page_with_the_store(
-    ctx: AppContext, client: TestClient, keys: Keys
+    ctx: AppContext, exact: None, client: TestClient, keys: Keys
 ) -> None:
     store_id = shop(ctx)
     code = new_code(client, keys, store_id)
@@ -91,7 +97,7 @@ def test_a_scan_records_stitches_and_redirects_to_the_product_page_with_the_stor
 
 
 def test_a_new_scanner_gets_an_anonymous_id_cookie(
-    ctx: AppContext, client: TestClient, keys: Keys
+    ctx: AppContext, exact: None, client: TestClient, keys: Keys
 ) -> None:
     code = new_code(client, keys, shop(ctx))
     response = client.get(f"/q/{code['token']}", follow_redirects=False)
@@ -103,7 +109,7 @@ def test_a_new_scanner_gets_an_anonymous_id_cookie(
 
 
 def test_an_in_store_scan_of_a_product_viewed_online_raises_a_hot_prospect_alert(
-    ctx: AppContext, client: TestClient, keys: Keys
+    ctx: AppContext, exact: None, client: TestClient, keys: Keys
 ) -> None:
     store_id = shop(ctx)
     code = new_code(client, keys, store_id)
@@ -122,7 +128,7 @@ def test_an_in_store_scan_of_a_product_viewed_online_raises_a_hot_prospect_alert
 
 
 def test_unknown_and_expired_codes_are_refused_and_record_nothing(
-    ctx: AppContext, client: TestClient, keys: Keys, clock: ManualClock
+    ctx: AppContext, exact: None, client: TestClient, keys: Keys, clock: ManualClock
 ) -> None:
     code = new_code(client, keys, shop(ctx), expires_at=(clock.now() + timedelta(days=1))
                     .isoformat())
@@ -139,7 +145,7 @@ def test_unknown_and_expired_codes_are_refused_and_record_nothing(
 
 
 def test_codes_for_unknown_products_or_non_stores_are_refused(
-    ctx: AppContext, client: TestClient, keys: Keys
+    ctx: AppContext, exact: None, client: TestClient, keys: Keys
 ) -> None:
     shop(ctx)
     warehouse = make_location(ctx, "Warehouse")
@@ -154,7 +160,7 @@ def test_codes_for_unknown_products_or_non_stores_are_refused(
 
 
 def test_presence_needs_consent_and_stores_nothing_without_it(
-    ctx: AppContext, client: TestClient, keys: Keys
+    ctx: AppContext, exact: None, client: TestClient, keys: Keys
 ) -> None:
     store_id = shop(ctx)
     entered = {"event": "Store Entered", "store_id": store_id, "source": "wifi_portal",
@@ -184,7 +190,7 @@ def test_presence_needs_consent_and_stores_nothing_without_it(
 
 
 def test_presence_with_an_unknown_event_or_store_is_refused(
-    ctx: AppContext, client: TestClient, keys: Keys
+    ctx: AppContext, exact: None, client: TestClient, keys: Keys
 ) -> None:
     store_id = shop(ctx)
     body = {"event": "Store Danced", "store_id": store_id, "source": "app",

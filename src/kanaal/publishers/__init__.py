@@ -1,0 +1,1 @@
+"""Pretargeting: publisher campaigns, the publisher tag, appointments and the report."""

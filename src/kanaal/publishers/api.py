@@ -1,0 +1,101 @@
+"""Pretargeting: campaigns, the publisher tag (/publisher/tag.js) and its browser endpoints."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from kanaal.core.http import AnyKey, Ctx, ReadKey, WriteKey
+from kanaal.publishers import appointments, service
+from kanaal.publishers.cors import PublisherCors
+from kanaal.publishers.domain import Campaign
+from kanaal.publishers.schemas import (
+    AppointmentIn,
+    AppointmentOut,
+    CallbackIn,
+    CampaignIn,
+    CampaignOut,
+    ClickIn,
+    InvitationIn,
+    InvitationOut,
+    ReportOut,
+    SlotsOut,
+)
+
+TAG = Path(__file__).parent / "static" / "tag.js"
+router = APIRouter(tags=["publishers"])
+middleware = [PublisherCors]
+
+
+def _out(c: Campaign) -> dict[str, Any]:
+    return {"id": c.id, "handle": c.handle, "name": c.name, "publisher": c.publisher,
+            "sku": c.sku, "headline": c.headline, "has_calendar": c.calendar is not None,
+            "channels": [{"type": ch.type, "queue": ch.queue, "number": ch.number}
+                         for ch in c.channels], "created_at": c.created_at}
+
+
+@router.get("/publisher/tag.js", include_in_schema=False)
+def tag() -> Response:
+    """The script a publisher embeds (data-campaign, data-key on the script element)."""
+    return Response(TAG.read_bytes(), media_type="text/javascript; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=300",
+                             "Cross-Origin-Resource-Policy": "cross-origin"})
+
+
+@router.post("/v1/publisher-campaigns", status_code=201, response_model=CampaignOut)
+def create_campaign(body: CampaignIn, ctx: Ctx, _key: WriteKey) -> dict[str, Any]:
+    """A campaign: selection rules, channels by capacity, a calendar, costs."""
+    return _out(service.create_campaign(ctx, body.model_dump(mode="json")))
+
+
+@router.get("/v1/publisher-campaigns", response_model=list[CampaignOut])
+def list_campaigns(ctx: Ctx, _key: ReadKey) -> list[dict[str, Any]]:
+    """Every campaign, newest first."""
+    return [_out(c) for c in service.list_campaigns(ctx)]
+
+
+@router.get("/v1/publisher-campaigns/{ref}/report", response_model=ReportOut)
+def report(ref: str, ctx: Ctx, _key: ReadKey) -> dict[str, Any]:
+    """Impressions, clicks, contacts, appointments, sales and cost per sale."""
+    return service.report(ctx, ref)
+
+
+@router.get("/v1/publisher-campaigns/{ref}/appointments", response_model=list[AppointmentOut])
+def list_appointments(ref: str, ctx: Ctx, _key: ReadKey) -> list[dict[str, Any]]:
+    """A campaign's appointments."""
+    rows = appointments.list_appointments(ctx, ref)
+    return [{**r, "campaign": ref} for r in rows]
+
+
+@router.post("/v1/publisher/invitations", response_model=InvitationOut)
+def invitation(body: InvitationIn, ctx: Ctx, _key: AnyKey) -> dict[str, Any]:
+    """Whether the tag shows an invitation now (selection, live capacity, the engine)."""
+    return service.invitation(ctx, body.model_dump(mode="json"))
+
+
+@router.post("/v1/publisher/clicks")
+def click(body: ClickIn, ctx: Ctx, _key: AnyKey) -> dict[str, Any]:
+    """A click on an invitation (the tracked number also counts as a contact)."""
+    return service.record_click(ctx, body.model_dump())
+
+
+@router.post("/v1/publisher/callbacks", status_code=201)
+def callback(body: CallbackIn, ctx: Ctx, _key: AnyKey) -> dict[str, Any]:
+    """A callback from an invitation."""
+    return service.request_callback(ctx, body.model_dump())
+
+
+@router.get("/v1/publisher/campaigns/{ref}/slots", response_model=SlotsOut)
+def slots(ref: str, ctx: Ctx, _key: AnyKey,
+          day: Annotated[date, Query(alias="date")]) -> dict[str, Any]:
+    """Free appointment slots of one day."""
+    return appointments.free_slots(ctx, ref, day)
+
+
+@router.post("/v1/publisher/appointments", status_code=201, response_model=AppointmentOut)
+def book(body: AppointmentIn, ctx: Ctx, _key: AnyKey) -> dict[str, Any]:
+    """Book a slot; the confirmation email goes out through the outbox (409 slot_taken)."""
+    return appointments.book(ctx, body.model_dump())

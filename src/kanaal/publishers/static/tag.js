@@ -1,0 +1,138 @@
+/* Kanaal publisher tag: <script src="https://kanaal.example/publisher/tag.js" async
+   data-campaign="test-drive" data-key="WRITE_KEY" data-segment="in-market"
+   data-score="0.8" data-page-type="review"></script>
+   Asks Kanaal whether to invite this reader now and renders the invitation. */
+(function () {
+  'use strict';
+  var script = document.currentScript;
+  if (!script) { return; }
+  var base = new URL(script.src).origin;
+  var cfg = script.dataset;
+  var auth = 'Basic ' + btoa(cfg.key + ':');
+
+  function anonymousId() {
+    var id = null;
+    try { id = window.localStorage.getItem('kanaal_pid'); } catch (e) { id = null; }
+    if (!id) {
+      id = 'pub-' + Math.random().toString(36).slice(2) + Date.now().toString(36);
+      try { window.localStorage.setItem('kanaal_pid', id); } catch (e) { /* private mode */ }
+    }
+    return id;
+  }
+  function call(method, path, body) {
+    return fetch(base + path, {
+      method: method, headers: { 'Authorization': auth, 'Content-Type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined, keepalive: method === 'POST'
+    }).then(function (r) {
+      return r.json().then(function (data) {
+        if (!r.ok) { throw new Error((data.error && data.error.message) || 'request failed'); }
+        return data;
+      });
+    });
+  }
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text) { node.textContent = text; }
+    return node;
+  }
+  var css = '.kp-box{position:fixed;right:16px;bottom:16px;width:320px;background:#fff;' +
+    'border:1px solid #c9d3dd;border-radius:10px;box-shadow:0 6px 24px rgba(0,0,0,.15);' +
+    'padding:16px;font:15px/1.4 system-ui,sans-serif;color:#1b1b1b;z-index:2147483000}' +
+    '.kp-box h2{font-size:18px;margin:0 0 6px}.kp-box p{margin:0 0 10px}' +
+    '.kp-box a.kp-call,.kp-box button{display:inline-block;background:#0b5fff;color:#fff;' +
+    'border:0;border-radius:6px;padding:8px 12px;margin:4px 4px 4px 0;font:inherit;' +
+    'text-decoration:none;cursor:pointer}.kp-box label{display:block;margin:6px 0 2px}' +
+    '.kp-box input,.kp-box select{width:100%;box-sizing:border-box;padding:6px;font:inherit}' +
+    '.kp-box .kp-close{position:absolute;right:8px;top:6px;background:none;color:#555;' +
+    'padding:2px 6px}.kp-box [role=alert]{color:#a40000}';
+
+  function render(inv, visitor) {
+    var style = el('style'); style.textContent = css; document.head.appendChild(style);
+    var box = el('aside', { 'class': 'kp-box', 'role': 'dialog', 'aria-label': inv.headline,
+                            'data-kanaal-invitation': inv.campaign });
+    var close = el('button', { 'class': 'kp-close', 'aria-label': 'Close' }, '×');
+    close.onclick = function () { box.remove(); };
+    box.appendChild(close);
+    box.appendChild(el('h2', {}, inv.headline));
+    box.appendChild(el('p', {}, inv.body));
+    var click = function (target) {
+      return call('POST', '/v1/publisher/clicks',
+                  { campaign: inv.campaign, decision_id: inv.decision_id, target: target });
+    };
+    if (inv.channel && inv.channel.type === 'phone') {
+      var tel = el('a', { 'class': 'kp-call', href: 'tel:' + inv.channel.number },
+                   'Call ' + inv.channel.number);
+      tel.onclick = function () { click('phone'); };
+      box.appendChild(tel);
+    }
+    if (inv.channel && inv.channel.type === 'callback') {
+      var cb = el('button', {}, 'Call me back');
+      cb.onclick = function () {
+        var phone = window.prompt('Your phone number');
+        if (!phone) { return; }
+        click('callback');
+        call('POST', '/v1/publisher/callbacks', { campaign: inv.campaign,
+          decision_id: inv.decision_id, anonymousId: visitor, phone: phone })
+          .then(function () { cb.replaceWith(el('p', { role: 'status' }, 'We will call you soon.')); })
+          .catch(function (e) { box.appendChild(el('p', { role: 'alert' }, e.message)); });
+      };
+      box.appendChild(cb);
+    }
+    if (inv.appointments) {
+      var book = el('button', {}, 'Book an appointment');
+      book.onclick = function () { click('appointment'); book.remove(); booking(box, inv, visitor); };
+      box.appendChild(book);
+    }
+    document.body.appendChild(box);
+  }
+
+  function booking(box, inv, visitor) {
+    var form = el('form', { 'aria-label': 'Book an appointment' });
+    var day = el('input', { type: 'date', id: 'kp-day' });
+    var slot = el('select', { id: 'kp-slot' });
+    var name = el('input', { id: 'kp-name', autocomplete: 'name' });
+    var email = el('input', { id: 'kp-email', type: 'email', autocomplete: 'email' });
+    var error = el('p', { role: 'alert' });
+    [['kp-day', 'Day', day], ['kp-slot', 'Time', slot], ['kp-name', 'Your name', name],
+     ['kp-email', 'Your e-mail', email]].forEach(function (f) {
+      form.appendChild(el('label', { 'for': f[0] }, f[1])); form.appendChild(f[2]);
+    });
+    form.appendChild(el('button', { type: 'submit' }, 'Confirm'));
+    form.appendChild(error);
+    day.onchange = function () {
+      slot.innerHTML = '';
+      call('GET', '/v1/publisher/campaigns/' + encodeURIComponent(inv.campaign) +
+           '/slots?date=' + day.value).then(function (data) {
+        data.slots.forEach(function (s) {
+          slot.appendChild(el('option', { value: s }, s.slice(11, 16) + ' UTC'));
+        });
+        if (!data.slots.length) { error.textContent = 'No free times on this day.'; }
+        else { error.textContent = ''; }
+      }).catch(function (e) { error.textContent = e.message; });
+    };
+    form.onsubmit = function (event) {
+      event.preventDefault();
+      call('POST', '/v1/publisher/appointments', { campaign: inv.campaign, anonymousId: visitor,
+        decision_id: inv.decision_id, slot_start: slot.value, name: name.value, email: email.value
+      }).then(function (a) {
+        form.replaceWith(el('p', { role: 'status' }, 'Booked for ' + a.slot_start.slice(0, 10) +
+          ' at ' + a.slot_start.slice(11, 16) + ' UTC. A confirmation is on its way to ' +
+          email.value + '.'));
+      }).catch(function (e) { error.textContent = e.message; });
+    };
+    box.appendChild(form);
+  }
+
+  var visitor = anonymousId();
+  var context = { segment: cfg.segment || null, page: { type: cfg.pageType || 'article',
+    url: window.location.href }, keywords: (cfg.keywords || '').split(',').filter(Boolean) };
+  if (cfg.score) { context.score = Number(cfg.score); }
+  call('POST', '/v1/publisher/invitations', { campaign: cfg.campaign, anonymousId: visitor,
+                                             context: context })
+    .then(function (inv) {
+      window.kanaalInvitation = inv;
+      if (inv.show) { render(inv, visitor); }
+    })
+    .catch(function (e) { window.kanaalInvitation = { show: false, reason: e.message }; });
+}());
