@@ -32,6 +32,12 @@ FEATURE_CLIS: list[tuple[str, str]] = [
 ]
 for _name, _module in FEATURE_CLIS:
     app.add_typer(importlib.import_module(_module).app, name=_name)
+# Top-level feature commands: (command name, module, function).
+FEATURE_COMMANDS: list[tuple[str, str, str]] = [
+    ("simulate", "kanaal.simulation.cli", "simulate"),
+]
+for _name, _module, _function in FEATURE_COMMANDS:
+    app.command(_name)(getattr(importlib.import_module(_module), _function))
 
 
 def cli_context() -> AppContext:
