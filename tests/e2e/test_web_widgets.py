@@ -222,3 +222,38 @@ def test_dismissing_a_widget_is_reported_and_respected_by_the_caps(
             context.close()
         assert errors == []
     assert cc.list_callbacks(ctx) == []
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_checkout_error_is_tracked_and_asks_for_a_decision(
+    ctx: AppContext, keys: Keys, browser: Any
+) -> None:
+    configure(ctx, keys, agents=1)
+    with live_server(create_app(ctx=ctx)) as base, httpx.Client(base_url=base) as api:
+        context, page, errors = new_page(browser)
+        try:
+            add_to_cart(page, base, "MILK-JUG")
+            with page.expect_response(lambda r: r.url.endswith("/v1/decisions")):
+                page.goto(f"{base}/demo/shop/checkout")
+            anonymous_id = page.evaluate("window.kanaal.anonymousId()")
+            page.get_by_label("E-mail").fill("sanne@example.com")
+            page.get_by_label("Card number").fill("4000 0000 0000 0002")
+            with page.expect_request(lambda r: r.url.endswith("/v1/decisions")) as asked:
+                page.get_by_role("button", name="Place order").click()
+            assert page.get_by_role("alert").first.inner_text() == (
+                "Your payment was declined. Please check your card.")
+            body = asked.value.post_data_json
+            assert body["context"]["page"]["type"] == "checkout"
+            assert body["context"]["cart"]["items"][0]["sku"] == "MILK-JUG"
+            decision = asked.value.response().json()
+            # The error reached the timeline before the engine was asked: the visitor is stuck
+            assert decision["reasons"][0] == "journey stage stuck (model bucket online:stuck:low)"
+        finally:
+            context.close()
+        assert errors == []
+        found = api.get("/v1/customers", headers=bearer(keys.read),
+                        params={"anonymous_id": anonymous_id})
+        events = timeline(api, keys, found.json()["id"])
+        failure = next(e for e in events if e["event"] == "Checkout Error")
+        assert failure["properties"] == {"reason": "card_declined"}

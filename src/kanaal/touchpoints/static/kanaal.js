@@ -7,7 +7,7 @@
   var cfg = null;
   var queue = [];
   var flushTimer = null;
-  var sending = false;
+  var sending = null;
   var attempt = 0;
   var current = null;
   var deciding = false;
@@ -130,14 +130,15 @@
   }
   function flush() {
     w.clearTimeout(flushTimer); flushTimer = null;
-    if (sending || !queue.length) { return; }
+    // One batch in flight at a time; the promise settles when the queue is sent (or given up).
+    if (sending) { return sending.then(flush); }
+    if (!queue.length) { return Promise.resolve(); }
     var batch = queue.splice(0, cfg.batchSize);
-    sending = true;
-    request('POST', '/v1/batch', { batch: batch, sentAt: now() }).then(function () {
-      sending = false; attempt = 0;
-      if (queue.length) { flush(); }
+    sending = request('POST', '/v1/batch', { batch: batch, sentAt: now() }).then(function () {
+      sending = null; attempt = 0;
+      return queue.length ? flush() : undefined;
     }, function (err) {
-      sending = false;
+      sending = null;
       if (err.status && err.status < 500 && err.status !== 429) {
         if (w.console) { w.console.warn('kanaal: events refused: ' + err.message); }
         return;
@@ -148,6 +149,7 @@
         flushTimer = w.setTimeout(flush, Math.min(30000, 500 * Math.pow(2, attempt)));
       }
     });
+    return sending;
   }
   function beacon() {
     if (!queue.length || !w.navigator.sendBeacon) { return; }
@@ -421,8 +423,8 @@
   }
   function checkoutError(reason) {
     track('Checkout Error', { reason: String(reason || '') });
-    flush();
-    return decide('checkout_error');
+    // The decision should see the error on the timeline: send it first.
+    return flush().then(function () { return decide('checkout_error'); });
   }
   function validateOffer(code) {
     return request('POST', '/v1/touchpoints/offer-codes/validate', { code: code, anonymousId: anonymousId() });
