@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from kanaal.collect import service
 from kanaal.collect.domain import check_body_size
 from kanaal.collect.schemas import SegmentAccepted, SegmentBatch, SegmentMessage
+from kanaal.core.context import AppContext
 from kanaal.core.http import Ctx
 
 router = APIRouter(prefix="/v1", tags=["collect"])
@@ -33,13 +37,34 @@ async def _read_capped(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def _collect(kind: str, request: Request, ctx: Any) -> SegmentAccepted:
+def _intake_thread(ctx: AppContext) -> ThreadPoolExecutor:
+    """SQLite: one dedicated intake thread; queued requests wait idle instead of taking turns
+    on the GIL in the shared threadpool (they would wait for the single writer anyway)."""
+    executor = ctx.state.get("collect.executor")
+    if not isinstance(executor, ThreadPoolExecutor):
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake")
+        ctx.state["collect.executor"] = executor
+    return executor
+
+
+async def _collect(kind: str, request: Request, ctx: AppContext) -> SegmentAccepted:
     raw = await _read_capped(request)
-    await run_in_threadpool(
+    work = partial(
         service.collect, ctx, kind, raw, authorization=request.headers.get("authorization"),
         content_encoding=request.headers.get("content-encoding"),
     )
+    if ctx.db.is_sqlite:
+        await asyncio.get_running_loop().run_in_executor(_intake_thread(ctx), work)
+    else:
+        await run_in_threadpool(work)
     return SegmentAccepted()
+
+
+def on_shutdown(ctx: AppContext) -> None:
+    """Stop the intake thread (pending requests finish first)."""
+    executor = ctx.state.pop("collect.executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True)
 
 
 def _route(kind: str) -> None:
