@@ -1,0 +1,192 @@
+"""Unit tests of the simulated world, contact center and the report's checks."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import simpy
+
+from kanaal.simulation.contact_center import Contact, SimQueue
+from kanaal.simulation.report import checks
+from kanaal.simulation.runner import PolicyResult, RunResult
+from kanaal.simulation.world import (
+    SCENARIOS,
+    QueueSetup,
+    accept_probability,
+    generate_visitors,
+    load_scenario,
+)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_shipped_scenario_loads(name: str) -> None:
+    scenario = load_scenario(name)
+    assert scenario.name == name
+    assert {q.channel for q in scenario.queues} == {"phone", "chat"}
+    assert scenario.checked is (name != "cold_start")
+    assert scenario.warm_start is (name != "cold_start")
+
+
+def test_scenarios_differ_where_they_say() -> None:
+    normal, peak = load_scenario("normal_day"), load_scenario("peak_day")
+    assert (peak.visitors, normal.visitors) == (12000, 6000)
+    assert load_scenario("low_margin").margin_rate == 0.12
+    assert load_scenario("high_upsell").upsell_share == 0.40
+    assert max(load_scenario("understaffed").queue("phone").staffing) == 8  # type: ignore[union-attr]
+    assert load_scenario("cold_start").days == 3
+
+
+def test_unknown_scenario_and_bad_files_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown scenario 'busy'"):
+        load_scenario("busy")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nvisitors = 10\ncolour = "red"\n')
+    with pytest.raises(ValueError, match="unknown scenario keys: colour"):
+        load_scenario(str(bad))
+    mix = tmp_path / "mix.toml"
+    mix.write_text('name = "x"\nvisitors = 10\n[type_mix.cart]\npersuadable = 0.9\n')
+    with pytest.raises(ValueError, match="type_mix.cart must sum to 1"):
+        load_scenario(str(mix))
+
+
+def test_visitors_are_reproducible_from_the_seed() -> None:
+    scenario = replace(load_scenario("normal_day"), visitors=300)
+    first, again = generate_visitors(scenario, 5), generate_visitors(scenario, 5)
+    other = generate_visitors(scenario, 6)
+    assert first == again
+    assert first != other
+    assert len(first) == 300
+    assert [v.at for v in first] == sorted(v.at for v in first)
+
+
+def test_types_follow_the_journey_stage() -> None:
+    scenario = replace(load_scenario("normal_day"), visitors=4000)
+    kinds = Counter((v.stage, v.kind) for v in generate_visitors(scenario, 1))
+    checkout = sum(n for (stage, _), n in kinds.items() if stage == "checkout")
+    browse = sum(n for (stage, _), n in kinds.items() if stage == "browse")
+    assert kinds[("checkout", "sure_thing")] / checkout > 0.6
+    assert kinds[("browse", "lost_cause")] / browse > 0.75
+
+
+def test_window_keeps_the_staffing_and_drops_visitors_outside_it() -> None:
+    scenario = load_scenario("normal_day")
+    window = scenario.window(12, 14)
+    assert window.queues == scenario.queues
+    hours = {int(v.at // 3600) for v in generate_visitors(window)}
+    assert hours == {12, 13}
+    assert window.visitors == round(6000 * (1.1 + 1.0) / sum(scenario.profile))
+    with pytest.raises(ValueError, match="window"):
+        scenario.window(14, 12)
+
+
+def test_the_request_carries_only_what_a_touchpoint_sees() -> None:
+    visitor = replace(generate_visitors(replace(load_scenario("normal_day"), visitors=5))[0],
+                      stage="cart", cart_value=120.0, channel="web")
+    request = visitor.request(("call_now",))
+    assert request["channel"] == "web"
+    assert request["allowed_actions"] == ["call_now"]
+    assert request["context"]["cart"]["items"][0]["price"] == "120.00"
+    assert "kind" not in str(request) and visitor.kind not in str(request)
+    browse = replace(visitor, stage="browse").request()
+    assert "cart" not in browse["context"] and "product" not in browse["context"]
+
+
+def test_accept_probability_by_action() -> None:
+    b = load_scenario("normal_day").behaviour["persuadable"]
+    assert accept_probability(b, "call_now") == 0.22
+    assert accept_probability(b, "show_phone") == 0.11
+    assert accept_probability(b, "chat_invite") == pytest.approx(0.264)
+
+
+def _queue(env: simpy.Environment, agents: int = 1) -> SimQueue:
+    setup = QueueSetup(name="sales", channel="phone", staffing=(agents,) * 24,
+                       inbound_per_hour=0.0, inbound_handle_seconds=300.0,
+                       sales_handle_seconds=480.0, target_answer_seconds=20.0)
+    return SimQueue(env, setup, random.Random(1))
+
+
+def test_a_queue_answers_in_order_and_counts_the_service_level() -> None:
+    env = simpy.Environment()
+    queue = _queue(env)
+    done: list[tuple[str, bool, float]] = []
+    for name in ("a", "b", "c"):
+        contact = Contact(kind="inbound", arrived=0.0, patience=150.0, handle=100.0)
+        contact.on_done = lambda ok, wait, name=name: done.append((name, ok, wait))
+        queue.offer(contact)
+    env.run(until=1000)
+    # a is answered at once, b after 100 s; c hung up after 150 s of waiting (noticed when
+    # the agent comes for c at 200 s).
+    assert done == [("a", True, 0.0), ("b", True, 100.0), ("c", False, 150.0)]
+    assert (queue.stats.offered, queue.stats.answered, queue.stats.abandoned) == (3, 2, 1)
+    assert queue.stats.answered_in_target == 1
+    assert queue.stats.service_level == pytest.approx(1 / 3)
+
+
+def test_callbacks_wait_for_an_idle_agent() -> None:
+    env = simpy.Environment()
+    queue = _queue(env)
+    order: list[str] = []
+    callback = Contact(kind="callback", arrived=0.0, patience=1800.0, handle=50.0,
+                       on_done=lambda ok, _w: order.append(f"callback:{ok}"))
+    call = Contact(kind="inbound", arrived=0.0, patience=300.0, handle=50.0,
+                   on_done=lambda ok, _w: order.append(f"call:{ok}"))
+    queue.offer(callback)
+    queue.offer(call)
+    env.run(until=500)
+    assert order == ["call:True", "callback:True"]
+    assert queue.stats.offered == 1  # a callback is not an inbound call
+
+
+def test_the_view_of_an_idle_queue_is_free_and_a_closed_one_is_over_target() -> None:
+    env = simpy.Environment()
+    idle = _queue(env, agents=4).view()
+    assert (idle.available_agents, idle.queue_length, idle.over_target) == (4, 0, False)
+    assert idle.predicted_wait_seconds == 0.0
+    assert idle.spare_agent_minutes_15 == 60.0
+    closed = _queue(simpy.Environment(), agents=0)
+    closed.setup = replace(closed.setup, staffing=(0,) * 24)
+    view = closed.view()
+    assert view.over_target is True and view.predicted_wait_seconds is None
+
+
+def _result(policy: str, profit: float, **extra: object) -> PolicyResult:
+    result = PolicyResult(policy=policy, profit=profit)
+    result.service_level = {"sales": 0.9}
+    result.target_service_level = {"sales": 0.8}
+    for key, value in extra.items():
+        setattr(result, key, value)
+    return result
+
+
+def test_checks_state_each_figure() -> None:
+    scenario = load_scenario("normal_day")
+    results = {
+        "never": _result("never", 100.0), "always": _result("always", 50.0),
+        "capacity_only": _result("capacity_only", 120.0, cannibalized=9),
+        "propensity_only": _result("propensity_only", 130.0),
+        "oracle": _result("oracle", 200.0),
+        "kanaal": _result("kanaal", 190.0, cannibalized=3, idle_routed=10,
+                          idle_routed_bought=3, decisions_idle=100, invites_idle=30,
+                          decisions_busy=100, invites_busy=5),
+    }
+    run = RunResult(scenario=scenario, seed=1, results=results)
+    found = {c.name: (c.passed, c.figure) for c in checks(run)}
+    assert found["kanaal earns >= 85% of the oracle's incremental profit"] == (
+        True, "90.0% (kanaal 90.00 / oracle 100.00 EUR)")
+    assert found["kanaal beats propensity_only"] == (True, "90.00 vs 30.00 EUR")
+    assert found["kanaal has fewer cannibalized contacts than capacity_only"] == (True, "3 vs 9")
+    assert found["visitors routed while agents are idle convert in the 20-40% band"] == (
+        True, "30.0% of 10 contacts")
+    assert found["more invitations when agents are idle"] == (
+        True, "30.0% of decisions when idle vs 5.0% when not")
+    results["kanaal"].service_level = {"sales": 0.79}
+    results["kanaal"].phone_invites_over_target = 2
+    found = {c.name: (c.passed, c.figure) for c in checks(run)}
+    assert found["kanaal holds the service-level target"] == (
+        False, "sales 79.0% (target 80.0%)")
+    assert found["no phone invitations while the queue is over target"] == (
+        False, "2 invitations")
