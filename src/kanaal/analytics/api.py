@@ -8,11 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from fastapi.responses import HTMLResponse
 
-from kanaal.analytics import service, service_profitability, service_reports
+from kanaal.analytics import (
+    service,
+    service_cannibalization,
+    service_profitability,
+    service_reports,
+)
 from kanaal.analytics.report import build_report
 from kanaal.analytics.schemas import (
     AssignmentOut,
     AttributionOut,
+    CannibalizationOut,
     ChannelFiguresOut,
     ExperimentIn,
     ExperimentList,
@@ -121,6 +127,18 @@ def get_channel_profitability(
         currency=report.currency, orders_in_other_currencies=report.orders_in_other_currencies,
         lines_without_cost=report.lines_without_cost,
         channels=[ChannelFiguresOut(**_figures(f)) for f in report.channels])
+
+
+@reports.get("/cannibalization", response_model=CannibalizationOut)
+def get_cannibalization(
+    ctx: Ctx, _principal: ReadKey, since: Since = None, until: Until = None,
+    experiment: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    arm: Annotated[str | None, Query(min_length=1, max_length=30)] = None,
+    currency: Annotated[str, Query(min_length=3, max_length=3)] = "EUR",
+) -> Any:
+    """Does the phone upsell exceed the extra contact cost? Assisted vs the engine's holdout."""
+    return service_cannibalization.cannibalization_report(
+        ctx, since=since, until=until, experiment=experiment, arm=arm, currency=currency)
 
 
 def _figures(figures: Any) -> dict[str, Any]:

@@ -118,6 +118,10 @@ class Cannibalization:
     ci_high: float
     p_value: float
     verdict: str  # pays | does_not_pay | inconclusive
+    # Interval of the incremental margin alone (before contact cost); None when both arms'
+    # margins do not vary (e.g. nobody bought), so there is nothing to test.
+    margin_ci_low: float | None = None
+    margin_ci_high: float | None = None
 
 
 def _statistic(values: Sequence[float]) -> ArmStatistic:
@@ -125,7 +129,11 @@ def _statistic(values: Sequence[float]) -> ArmStatistic:
 
 
 def cannibalization(log: Sequence[LogEntry], *, alpha: float = 0.05) -> Cannibalization:
-    """Welch estimate of the incremental net margin of assistance against the holdout."""
+    """Welch estimate of the incremental net margin of assistance against the holdout.
+
+    Raises InvalidInput `not_enough_units` below 2 customers per arm and `zero_variance`
+    when no customer's net margin differs from another's.
+    """
     treated = [e for e in log if not e.holdout]
     holdout = [e for e in log if e.holdout]
     if len(treated) < 2 or len(holdout) < 2:
@@ -141,9 +149,17 @@ def cannibalization(log: Sequence[LogEntry], *, alpha: float = 0.05) -> Cannibal
 
     verdict = ("pays" if net.ci_low > 0 else "does_not_pay" if net.ci_high < 0
                else "inconclusive")
+    try:
+        gross = frequentist(_statistic([float(e.margin) for e in holdout]),
+                            _statistic([float(e.margin) for e in treated]),
+                            relative=False, alpha=alpha)
+        margin_ci: tuple[float | None, float | None] = (gross.ci_low, gross.ci_high)
+    except InvalidInput:
+        margin_ci = (None, None)
     return Cannibalization(
         treated=len(treated), holdout=len(holdout),
         incremental_margin=mean(treated, "margin") - mean(holdout, "margin"),
         extra_contact_cost=mean(treated, "contact_cost") - mean(holdout, "contact_cost"),
         incremental_net_margin=net.effect, ci_low=net.ci_low, ci_high=net.ci_high,
-        p_value=net.p_value, verdict=verdict)
+        p_value=net.p_value, verdict=verdict, margin_ci_low=margin_ci[0],
+        margin_ci_high=margin_ci[1])

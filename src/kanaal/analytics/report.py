@@ -1,4 +1,5 @@
-"""A self-contained HTML analytics report: journeys, attribution and experiments (Plotly)."""
+"""A self-contained HTML analytics report: journeys, attribution, channel profitability,
+cannibalization and experiments (Plotly)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from kanaal.analytics import service, service_profitability, service_reports
+from kanaal.analytics import (
+    service,
+    service_cannibalization,
+    service_profitability,
+    service_reports,
+)
 from kanaal.analytics.journeys import STAGES
 from kanaal.core.context import AppContext
 
@@ -127,6 +133,33 @@ def _experiments(ctx: AppContext) -> list[str]:
     return parts
 
 
+def _cannibalization(ctx: AppContext, since: datetime | None, until: datetime | None,
+                     currency: str) -> list[str]:
+    found = service_cannibalization.cannibalization_report(ctx, since=since, until=until,
+                                                          currency=currency)
+    parts = [f"<h2>Cannibalization: does the phone upsell pay? ({found['currency']})</h2>",
+             f"<p><strong>{html.escape(found['answer'])}</strong></p>",
+             f"<p class=muted>Decision engine experiment {html.escape(found['experiment'])}: "
+             f"{found['customers']} customers the engine would send to an agent, "
+             f"{found['customers_not_eligible']} others left out.</p>",
+             _table(["arm", "customers", "contacts", "converted", "margin / customer",
+                     "contact cost / customer", "net margin / customer"],
+                    [[a["arm"], a["customers"], a["contacts"], a["converted"],
+                      a["margin_per_customer"], a["contact_cost_per_customer"],
+                      a["net_margin_per_customer"]] for a in found["arms"]])]
+    estimate = found["estimate"]
+    if estimate is not None:
+        parts.append(_table(
+            ["treated − holdout, per customer", "estimate", "95% interval", "p"],
+            [["incremental margin", estimate["incremental_margin"],
+              f"{_fmt(estimate['margin_ci_low'])} to {_fmt(estimate['margin_ci_high'])}",
+              None],
+             ["extra contact cost", estimate["extra_contact_cost"], None, None],
+             ["incremental net margin", estimate["incremental_net_margin"],
+              f"{estimate['ci_low']} to {estimate['ci_high']}", estimate["p_value"]]]))
+    return parts
+
+
 def build_report(
     ctx: AppContext, *, since: datetime | None = None, until: datetime | None = None
 ) -> str:
@@ -155,5 +188,6 @@ def build_report(
          "cost per order", "new customers"],
         [[f.channel, f.orders, f.revenue, f.margin, f.contact_cost, f.net_margin,
           f.cost_per_order, f.new_customers] for f in money.channels])]
+    parts += _cannibalization(ctx, since, until, money.currency)
     parts += [*_experiments(ctx), "</body></html>"]
     return "\n".join(parts)

@@ -173,3 +173,50 @@ class ProfitabilityOut(BaseModel):
     channels: list[ChannelFiguresOut]
     orders_in_other_currencies: int
     lines_without_cost: int
+
+
+class CannibalizationArmOut(BaseModel):
+    """One arm's eligible customers and what they brought (money as decimal strings)."""
+
+    arm: str
+    customers: int
+    decisions: int
+    contacts: int = Field(description="accepted contact-center contacts")
+    converted: int
+    margin: Decimal
+    contact_cost: Decimal
+    margin_per_customer: Decimal
+    contact_cost_per_customer: Decimal
+    net_margin_per_customer: Decimal
+
+
+class CannibalizationEstimateOut(BaseModel):
+    """Treated minus holdout, per customer, with 95% Welch intervals."""
+
+    treated: int
+    holdout: int
+    confidence: float
+    incremental_margin: Decimal
+    margin_ci_low: Decimal | None
+    margin_ci_high: Decimal | None
+    extra_contact_cost: Decimal
+    incremental_net_margin: Decimal
+    ci_low: Decimal
+    ci_high: Decimal
+    p_value: float
+
+
+class CannibalizationOut(BaseModel):
+    """Does contact-center assistance pay? Measured against the decision engine's holdout."""
+
+    experiment: str
+    treated_arm: str | None = Field(description="null: every arm but the holdout")
+    currency: str
+    decisions: int
+    decisions_in_other_currencies: int
+    customers: int = Field(description="customers the engine would send to an agent")
+    customers_not_eligible: int
+    arms: list[CannibalizationArmOut]
+    estimate: CannibalizationEstimateOut | None
+    verdict: str = Field(description="pays, does_not_pay, inconclusive or not_enough_data")
+    answer: str
