@@ -213,3 +213,17 @@ def test_a_chat_becomes_a_store_appointment_and_its_transcript_lands_on_the_time
     with pytest.raises(Forbidden):
         chat_desk.close_chat(ctx, agent_id, conversation_id, "no_sale")
     assert count_rows(ctx)["cc_callbacks"] == 0
+
+
+def test_opening_chats_is_rate_limited_per_client(ctx: AppContext, client: TestClient,
+                                                  keys: Keys) -> None:
+    ctx.business["chat"] = {"opens_per_minute": 0.01, "opens_burst": 2}
+    for n in range(2):
+        with client.websocket_connect(url(keys, anonymous_id=f"anon-{n}")) as socket:
+            assert socket.receive_json()["type"] == "welcome"
+    with client.websocket_connect(url(keys, anonymous_id="anon-9")) as socket:
+        assert socket.receive_json()["code"] == "chat_open_rate_limited"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+    assert closed.value.code == 4429
+    assert rows(ctx) == (2, 2)

@@ -23,9 +23,10 @@ from kanaal.web.session import check_csrf
 
 MAX_FRAME_CHARS = 64 * 1024
 DESK = "/desk/chats"
-# WebSocket close codes: 4401 bad key, 4403 origin refused, 4422 bad request.
+# WebSocket close codes: 4401 bad key, 4403 origin refused, 4422 bad request, 4429 too many.
 CLOSE_CODES = {"invalid_key": 4401, "invalid_credentials": 4401, "missing_credentials": 4401,
-               "origin_not_allowed": 4403, "missing_identity": 4422}
+               "origin_not_allowed": 4403, "missing_identity": 4422,
+               "chat_open_rate_limited": 4429}
 
 router = APIRouter(tags=["chat"])
 Text = Annotated[str, Form(max_length=100_000)]
@@ -80,6 +81,7 @@ async def visitor_socket(socket: WebSocket) -> None:
                               ctx.settings.cors_origins):
             raise Forbidden("this origin may not open a chat", code="origin_not_allowed")
         await run_in_threadpool(ctx.keys.authenticate, params.get("key", ""))
+        chat_service.limit_opening(ctx, socket.client.host if socket.client else "unknown")
         opened = await run_in_threadpool(
             chat_service.open_conversation, ctx, anonymous_id=params.get("anonymousId"),
             user_id=params.get("userId"), lang=params.get("lang"),

@@ -107,6 +107,17 @@ def open_conversation(ctx: AppContext, *, anonymous_id: str | None, user_id: str
     return ctx.db.run(work)
 
 
+def limit_opening(ctx: AppContext, client: str) -> None:
+    """At most [chat] opens_burst chat connections at once per client, refilled per minute."""
+    per_minute = float(ctx.param("chat.opens_per_minute", 10))
+    allowed, wait = ctx.live.take_tokens(f"chat:open:{client}", rate=per_minute / 60.0,
+                                         burst=float(ctx.param("chat.opens_burst", 10)))
+    if not allowed:
+        error = RateLimited(f"too many chats opened; wait {wait:.0f} seconds", retry_after=wait)
+        error.code = "chat_open_rate_limited"
+        raise error
+
+
 def _limit_rate(ctx: AppContext, conversation_id: str, limits: ChatLimits) -> None:
     allowed, wait = ctx.live.take_tokens(f"chat:rate:{conversation_id}",
                                          rate=limits.messages_per_second, burst=limits.burst)
