@@ -99,9 +99,9 @@ def test_the_endpoint_measures_assistance_against_the_holdout_by_hand(
     outcome(t2, "contacted")
     outcome(h2, "shown")
     outcome(h3, "converted", revenue="100", margin="30")
-    ctx.clock.advance(hours=1)  # type: ignore[attr-defined]
+    ctx.clock.advance(hours=1)
     decide(t1)  # a second decision of t1: the same order is attributed to both, counted once
-    ctx.clock.advance(days=2)  # type: ignore[attr-defined]
+    ctx.clock.advance(days=2)
     order(ctx, t1, "ord_t1", "150.00")
     order(ctx, t3, "ord_t3", "90.00")
     order(ctx, h1, "ord_h1", "120.00")

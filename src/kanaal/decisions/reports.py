@@ -95,6 +95,8 @@ def contact_minutes(action: str, queue: str | None, views: dict[str, QueueView],
                          target_answer_seconds=0.0, over_target=False,
                          spare_agent_minutes_15=0.0)
     minutes = agent_minutes(kind, view, params)
+    if minutes == 0.0:
+        return 0.0, 0.0
     return minutes, params.cost_per_minute.get(cost_channel(view), 0.0)
 
 
