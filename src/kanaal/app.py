@@ -46,6 +46,7 @@ FEATURE_APIS: list[str] = [
     "kanaal.touchpoints.chat_api",
     "kanaal.stores.api",
     "kanaal.publishers.api",
+    "kanaal.dashboard.api",
 ]
 
 _STATUS: list[tuple[type[errors.DomainError], int]] = [
