@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -28,9 +29,10 @@ class CapacityReader(Protocol):
 class MarginReader(Protocol):
     """Unit margins from the catalog."""
 
-    def unit_margin(self, session: Session, ctx: AppContext, *, channel: str, sku: str,
-                    quantity: int) -> tuple[Decimal, str] | None:
-        """(margin per unit, currency) of a SKU on a decision channel, or None if unknown."""
+    def unit_margin(self, session: Callable[[], Session], ctx: AppContext, *, channel: str,
+                    sku: str, quantity: int) -> tuple[Decimal, str] | None:
+        """(margin per unit, currency) of a SKU on a decision channel, or None if unknown;
+        `session()` opens the read session only if the reader needs one."""
         ...
 
 
@@ -47,20 +49,34 @@ class HistoryReader(Protocol):
 
 
 class ContactCenterCapacity:
-    """Reads kanaal.contact_center's live capacity snapshot."""
+    """Reads kanaal.contact_center's live capacity snapshot.
+
+    The contact center hands every caller the same snapshot dict until the next change, so
+    the engine's views are converted once per snapshot, not once per decision: exact, no
+    added staleness.
+    """
+
+    def __init__(self) -> None:
+        self._converted: tuple[object, dict[str, QueueView]] | None = None
 
     def snapshot(self, ctx: AppContext) -> dict[str, QueueView]:
         """The contact center's queues as the engine sees them."""
         from kanaal.contact_center.service import capacity_snapshot
 
-        return {name: view_from(cap) for name, cap in capacity_snapshot(ctx).items()}
+        source = capacity_snapshot(ctx)
+        converted = self._converted
+        if converted is not None and converted[0] is source:
+            return converted[1]
+        views = {name: view_from(cap) for name, cap in source.items()}
+        self._converted = (source, views)
+        return views
 
 
 class CatalogMargins:
     """Unit margins from kanaal.catalog on the channel configured per decision channel."""
 
-    def unit_margin(self, session: Session, ctx: AppContext, *, channel: str, sku: str,
-                    quantity: int) -> tuple[Decimal, str] | None:
+    def unit_margin(self, session: Callable[[], Session], ctx: AppContext, *, channel: str,
+                    sku: str, quantity: int) -> tuple[Decimal, str] | None:
         """Price minus cost on the configured channel, or None when the catalog cannot say."""
         handle = (ctx.param("decisions.channel_handles", {}) or {}).get(channel)
         if handle is None:
@@ -68,8 +84,9 @@ class CatalogMargins:
         from kanaal.catalog.service import unit_margin_in
         from kanaal.channels.service import get_channel_in
 
+        read = session()
         try:
-            margin = unit_margin_in(session, channel=get_channel_in(session, handle), sku=sku,
+            margin = unit_margin_in(read, channel=get_channel_in(read, handle), sku=sku,
                                     quantity=quantity)
         except DomainError as exc:
             log.debug("no catalog margin for %s on %s: %s", sku, handle, exc.code)
@@ -93,9 +110,21 @@ class CustomerHistory:
         return recent_events(session, customer_id, limit=50, since=since)
 
 
+_CATALOG = CatalogMargins()
+_CUSTOMERS = CustomerHistory()
+
+
+_CAPACITY_KEY = "decisions.real_capacity"
+
+
 def readers(ctx: AppContext) -> tuple[CapacityReader, MarginReader, HistoryReader]:
     """The readers in use: ctx.state overrides (tests, simulations) or the real adapters."""
     state = ctx.state
-    return (state.get("decisions.capacity") or ContactCenterCapacity(),
-            state.get("decisions.margins") or CatalogMargins(),
-            state.get("decisions.history") or CustomerHistory())
+    capacity = state.get("decisions.capacity")
+    if capacity is None:
+        capacity = state.get(_CAPACITY_KEY)
+        if capacity is None:
+            capacity = state.setdefault(_CAPACITY_KEY, ContactCenterCapacity())
+    return (capacity,
+            state.get("decisions.margins") or _CATALOG,
+            state.get("decisions.history") or _CUSTOMERS)

@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -41,13 +42,15 @@ from kanaal.decisions.offers import (
     validate_offer_code,
 )
 from kanaal.decisions.pacing import Pacer
-from kanaal.decisions.providers import readers
+from kanaal.decisions.providers import HistoryReader, readers
+from kanaal.decisions.read_cache import LazyReader, ReadCache, lazy_reader
 
 __all__ = ["OfferCode", "make_decision", "redeem_offer_code_in", "runtime",
            "validate_offer_code"]
 
 MODEL = "default"
 STATE_KEY = "decisions"
+HISTORY_DAYS = timedelta(days=30)
 
 
 @dataclass
@@ -66,6 +69,7 @@ class Runtime:
     offer_ttl: timedelta
     windows: Windows
     rng: threading.local
+    reads: ReadCache
 
 
 def runtime(ctx: AppContext) -> Runtime:
@@ -90,6 +94,7 @@ def runtime(ctx: AppContext) -> Runtime:
         offer_ttl=timedelta(days=float(p("decisions.offer_code_days", 7))),
         windows=Windows(follow_up=timedelta(days=float(p("decisions.follow_up_days", 7)))),
         rng=threading.local(),
+        reads=ReadCache(float(p("decisions.read_cache_seconds", 5.0))),
     )
     ctx.state[STATE_KEY] = built
     return built
@@ -134,25 +139,29 @@ def _check(request: dict[str, Any]) -> None:
                                details=[{"loc": ["body", "context", "cart", *where.split(".")]}])
 
 
-def _margin(session: Session, ctx: AppContext, request: dict[str, Any], rt: Runtime) -> float:
+def _margin(reader: LazyReader, ctx: AppContext, request: dict[str, Any], rt: Runtime,
+            now: float) -> float:
     """Cart margin from the catalog, falling back to request prices x the default margin rate."""
     _, margins, _ = readers(ctx)
     context = request.get("context") or {}
     cart = context.get("cart") or {}
     items = cart.get("items") or []
     channel = request["channel"]
+
+    def unit(sku: str, quantity: int) -> tuple[Decimal, str] | None:
+        return rt.reads.margin((channel, sku, quantity), now, lambda: margins.unit_margin(
+            reader.session, ctx, channel=channel, sku=sku, quantity=quantity))
+
     if not items:
         sku = (context.get("product") or {}).get("sku")
-        known = margins.unit_margin(session, ctx, channel=channel, sku=sku, quantity=1) if sku \
-            else None
+        known = unit(str(sku), 1) if sku else None
         if known is not None:
             return float(known[0])
         return float(Decimal(str(cart.get("value") or 0))) * rt.margin_rate
     total = 0.0
     for item in items:
         quantity = int(item.get("quantity") or 1)
-        known = margins.unit_margin(session, ctx, channel=channel, sku=str(item["sku"]),
-                                    quantity=quantity)
+        known = unit(str(item["sku"]), quantity)
         if known is not None:
             total += float(known[0]) * quantity
         else:
@@ -168,18 +177,27 @@ def _subject(customer_id: str | None, request: dict[str, Any]) -> str:
     return f"anon:{request['anonymousId']}"
 
 
+def _lookup(history: HistoryReader, reader: LazyReader, kind: str, value: str) -> str | None:
+    return history.customer_id(reader.session(), kind, value)
+
+
 def _resolve(ctx: AppContext, request: dict[str, Any], rt: Runtime
              ) -> tuple[str | None, DecisionContext]:
+    """Customer, history features and margin; other features' tables are read only when the
+    worker's read cache has nothing fresh (bounded staleness, see read_cache)."""
     _, _, history = readers(ctx)
     now = ctx.clock.now()
-    with ctx.db.reader() as session:
+    at = now.timestamp()
+    with lazy_reader(ctx.db) as reader:
         customer_id = None
         for kind, key in (("user_id", "userId"), ("anonymous_id", "anonymousId")):
             if request.get(key) and customer_id is None:
-                customer_id = history.customer_id(session, kind, str(request[key]))
-        events = history.events(session, customer_id, now - timedelta(days=30)) \
-            if customer_id else []
-        margin = _margin(session, ctx, request, rt)
+                value = str(request[key])
+                customer_id = rt.reads.customer_id(
+                    (kind, value), at, partial(_lookup, history, reader, kind, value))
+        events = rt.reads.events(customer_id, at, lambda: history.events(
+            reader.session(), str(customer_id), now - HISTORY_DAYS)) if customer_id else []
+        margin = _margin(reader, ctx, request, rt, at)
     product = ((request.get("context") or {}).get("product") or {}).get("sku")
     feats = history_features(events, now=now, product_sku=product, windows=rt.windows)
     return customer_id, build_context(request, history=feats, margin=margin,

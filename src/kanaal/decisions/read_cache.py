@@ -1,0 +1,149 @@
+"""Per-worker caches of the engine's reads from other features, with bounded staleness.
+
+A decision needs the visitor's customer id (identity lookup), the customer's recent timeline
+and catalog margins. Those come from other features' tables; reading them on every decision
+costs far more than the decision itself. Each worker keeps what it read for `ttl` seconds
+(`decisions.read_cache_seconds`, default 5; 0 turns caching off), so:
+
+* an event that lands on a customer's timeline (a call, an order, a checkout error) changes
+  that customer's decisions at most `ttl` seconds later, in every worker;
+* an identity that gets a customer (or a new survivor after a merge) is seen at most `ttl`
+  seconds later;
+* a catalog price or cost change reaches the margin at most `ttl` seconds later.
+
+Nothing that must be exact is cached here: holdout (a hash), frequency caps, dismissals and
+pacing live in the live store and model counts in the database, as before.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+from kanaal.core.db import Database
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+_MISSING: Any = object()
+
+
+class TtlCache(Generic[K, V]):
+    """A bounded map whose entries are served for `ttl` seconds after they were stored."""
+
+    def __init__(self, ttl: float, max_entries: int = 50_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[K, tuple[float, V]] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: K, now: float) -> V:
+        """The value stored for `key` less than `ttl` seconds before `now`, else _MISSING."""
+        found = self._entries.get(key)
+        if found is None or now - found[0] >= self.ttl or now < found[0]:
+            return _MISSING
+        return found[1]
+
+    def put(self, key: K, value: V, now: float) -> None:
+        """Store `value` as read at `now`; beyond `max_entries` the oldest entries go first."""
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            self._entries.pop(key, None)
+            self._entries[key] = (now, value)
+            if len(self._entries) > self.max_entries:
+                self._evict(now)
+
+    def _evict(self, now: float) -> None:
+        fresh = {k: v for k, v in self._entries.items() if now - v[0] < self.ttl}
+        if len(fresh) > self.max_entries * 3 // 4:
+            keep = list(fresh.items())[-(self.max_entries // 2):]
+            fresh = dict(keep)
+        self._entries = fresh
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._entries = {}
+
+
+def is_missing(value: object) -> bool:
+    """True when a TtlCache.get found nothing fresh."""
+    return value is _MISSING
+
+
+class LazyReader:
+    """A read session opened only when a cache misses, closed at the end of the `with`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._stack = ExitStack()
+        self._session: Session | None = None
+
+    def session(self) -> Session:
+        """The read session (opened on first use)."""
+        if self._session is None:
+            self._session = self._stack.enter_context(self._db.reader())
+        return self._session
+
+    def close(self) -> None:
+        """Close the session if one was opened."""
+        self._stack.close()
+
+
+@contextmanager
+def lazy_reader(db: Database) -> Iterator[LazyReader]:
+    """A LazyReader closed when the block ends."""
+    reader = LazyReader(db)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+MarginKey = tuple[str, str, int]
+Margin = tuple[Decimal, str] | None
+
+
+class ReadCache:
+    """The cached reads of one worker: identities, timelines and unit margins."""
+
+    def __init__(self, ttl: float, max_entries: int = 50_000) -> None:
+        self.ttl = ttl
+        self.identities: TtlCache[tuple[str, str], str | None] = TtlCache(ttl, max_entries)
+        self.timelines: TtlCache[str, list[dict[str, Any]]] = TtlCache(ttl, max_entries)
+        self.margins: TtlCache[MarginKey, Margin] = TtlCache(ttl, max_entries)
+
+    def customer_id(self, identity: tuple[str, str], now: float,
+                    read: Callable[[], str | None]) -> str | None:
+        """The customer of an identity, read through `read` when not fresh in the cache."""
+        found = self.identities.get(identity, now)
+        if is_missing(found):
+            found = read()
+            self.identities.put(identity, found, now)
+        return found
+
+    def events(self, customer_id: str, now: float,
+               read: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """The customer's recent events (shared: do not modify), read when not fresh."""
+        found = self.timelines.get(customer_id, now)
+        if is_missing(found):
+            found = read()
+            self.timelines.put(customer_id, found, now)
+        return found
+
+    def margin(self, key: MarginKey, now: float, read: Callable[[], Margin]) -> Margin:
+        """A unit margin (channel, sku, quantity), read when not fresh."""
+        found = self.margins.get(key, now)
+        if is_missing(found):
+            found = read()
+            self.margins.put(key, found, now)
+        return found

@@ -1,0 +1,69 @@
+"""Bounded staleness of the engine's cached reads of identities and timelines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kanaal.collect.service import record_event
+from kanaal.core.context import AppContext
+from kanaal.decisions.domain import QueueView
+from kanaal.decisions.service import make_decision
+
+IN_STORE = {"anonymousId": "anon-9", "channel": "store",
+            "context": {"store_id": "loc_amsterdam", "product": {"sku": "TV-55"},
+                        "cart": {"value": "1300", "currency": "EUR"}}}
+
+
+class NoQueues:
+    """A contact center without queues: only store staff can act."""
+
+    def snapshot(self, _ctx: AppContext) -> dict[str, QueueView]:
+        return {}
+
+
+def configured(ctx: AppContext, seconds: float) -> AppContext:
+    ctx.business["decisions"] = {"explore": False, "experiment": {"holdout_share": 0.0},
+                                 "read_cache_seconds": seconds}
+    ctx.state["decisions.capacity"] = NoQueues()
+    return ctx
+
+
+def browse_online(ctx: AppContext) -> str:
+    with ctx.db.transaction() as session:
+        return record_event(session, ctx, event="Product Viewed",
+                            identities={"anonymous_id": "anon-9"}, channel="web", source="web",
+                            properties={"sku": "TV-55", "price": "1300"})
+
+
+def action(ctx: AppContext) -> Any:
+    return make_decision(ctx, IN_STORE)["action"]["type"]
+
+
+def test_an_unknown_visitor_who_becomes_known_is_seen_after_the_ttl(ctx: AppContext) -> None:
+    configured(ctx, 5.0)
+    assert action(ctx) == "none"
+    browse_online(ctx)
+    assert action(ctx) == "none"  # "no customer" is still cached
+    ctx.clock.advance(seconds=4)  # type: ignore[attr-defined]
+    assert action(ctx) == "none"
+    ctx.clock.advance(seconds=1)  # type: ignore[attr-defined]
+    assert action(ctx) == "hot_prospect_alert"
+
+
+def test_a_new_event_on_a_known_timeline_counts_after_the_ttl(ctx: AppContext) -> None:
+    configured(ctx, 5.0)
+    with ctx.db.transaction() as session:
+        record_event(session, ctx, event="Page Viewed", identities={"anonymous_id": "anon-9"},
+                     channel="web", source="web")
+    assert action(ctx) == "none"
+    browse_online(ctx)
+    assert action(ctx) == "none"  # the cached timeline has no product view yet
+    ctx.clock.advance(seconds=5)  # type: ignore[attr-defined]
+    assert action(ctx) == "hot_prospect_alert"
+
+
+def test_without_a_cache_every_decision_reads_the_timeline(ctx: AppContext) -> None:
+    configured(ctx, 0.0)
+    assert action(ctx) == "none"
+    browse_online(ctx)
+    assert action(ctx) == "hot_prospect_alert"
