@@ -227,3 +227,45 @@ def test_opening_chats_is_rate_limited_per_client(ctx: AppContext, client: TestC
             socket.receive_json()
     assert closed.value.code == 4429
     assert rows(ctx) == (2, 2)
+
+
+def _transcript(ctx: AppContext, conversation_id: str) -> dict[str, Any]:
+    with ctx.db.reader() as session:
+        conversation = store.find_conversation(session, conversation_id)
+        assert conversation is not None
+        events = recent_events(session, conversation["customer_id"])
+    found: dict[str, Any] = next(e for e in events if e["event"] == "Chat Transcript")
+    return found["properties"]
+
+
+def test_the_visitor_ends_a_bot_chat_and_its_transcript_lands_on_the_timeline(
+    ctx: AppContext, client: TestClient, keys: Keys
+) -> None:
+    with client.websocket_connect(url(keys)) as socket:
+        conversation_id = socket.receive_json()["conversation_id"]
+        until(socket, "bot")
+        socket.send_json({"type": "message", "body": "How can I pay?"})
+        until(socket, "bot")
+        socket.send_json({"type": "close"})
+        assert until(socket, "system")["body"] == "The chat has ended. Thank you!"
+    transcript = _transcript(ctx, conversation_id)
+    assert (transcript["outcome"], transcript["agent_id"]) == ("visitor_left", None)
+    assert [line["sender"] for line in transcript["transcript"]["lines"]] == [
+        "bot", "visitor", "bot", "system"]
+
+
+def test_idle_bot_and_waiting_chats_are_closed(ctx: AppContext, clock: Any) -> None:
+    staffed(ctx)
+    waiting = _waiting_chat(ctx, "anon-1")
+    bot = chat_service.open_conversation(ctx, anonymous_id="anon-2", user_id=None, lang="en",
+                                         resume=None)["conversation"]["id"]
+    clock.advance(minutes=29)
+    fresh = _waiting_chat(ctx, "anon-3")
+    assert chat_desk.close_idle(ctx) == 0
+    clock.advance(minutes=1)
+    assert chat_desk.close_idle(ctx) == 2
+    assert _transcript(ctx, waiting)["outcome"] == "idle"
+    assert _transcript(ctx, bot)["outcome"] == "idle"
+    with ctx.db.reader() as session:
+        still = store.find_conversation(session, fresh)
+    assert still is not None and still["status"] == "waiting"

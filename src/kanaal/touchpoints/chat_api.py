@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -29,6 +30,7 @@ CLOSE_CODES = {"invalid_key": 4401, "invalid_credentials": 4401, "missing_creden
                "chat_open_rate_limited": 4429}
 
 router = APIRouter(tags=["chat"])
+log = logging.getLogger(__name__)
 Text = Annotated[str, Form(max_length=100_000)]
 Csrf = Annotated[str, Form(max_length=200)]
 
@@ -112,7 +114,7 @@ async def visitor_socket(socket: WebSocket) -> None:
 
 
 def _visitor_frame(ctx: AppContext, conversation: dict[str, Any], raw: str) -> None:
-    """One frame from the visitor: `{"type": "message", "body": "..."}`."""
+    """One frame from the visitor: `{"type": "message", "body": "..."}` or `{"type": "close"}`."""
     if len(raw) > MAX_FRAME_CHARS:
         limit = chat_service.config(ctx).limits.max_message_chars
         raise PayloadTooLarge(f"the message is over the limit of {limit} characters",
@@ -121,8 +123,12 @@ def _visitor_frame(ctx: AppContext, conversation: dict[str, Any], raw: str) -> N
         frame = json.loads(raw)
     except ValueError as exc:
         raise InvalidInput("a frame must be JSON", code="malformed_json") from exc
+    if isinstance(frame, dict) and frame.get("type") == "close":
+        chat_desk.end_by_visitor(ctx, conversation["id"], conversation["anonymous_id"])
+        return
     if not isinstance(frame, dict) or frame.get("type") != "message":
-        raise InvalidInput('send {"type": "message", "body": "..."}', code="invalid_frame")
+        raise InvalidInput('send {"type": "message", "body": "..."} or {"type": "close"}',
+                           code="invalid_frame")
     chat_service.visitor_says(ctx, conversation["id"], conversation["anonymous_id"],
                               frame.get("body"))
 
@@ -237,3 +243,18 @@ async def desk_socket(socket: WebSocket) -> None:
     finally:
         unsubscribe()
         pump.cancel()
+
+
+async def idle_chat_sweeper(ctx: AppContext, stop: asyncio.Event) -> None:
+    """Close idle bot and waiting chats once a minute (their transcripts reach the timeline)."""
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=60)
+        except TimeoutError:
+            try:
+                await asyncio.to_thread(chat_desk.close_idle, ctx)
+            except Exception:  # noqa: BLE001 - retried on the next tick
+                log.warning("closing idle chats failed", exc_info=True)
+
+
+workers = [idle_chat_sweeper]

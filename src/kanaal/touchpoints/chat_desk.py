@@ -3,7 +3,7 @@ appointment, close it with its transcript on the customer's timeline."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -195,6 +195,49 @@ def request_store_appointment(ctx: AppContext, agent_id: str, conversation_id: s
     _finish(ctx, conversation, "follow_up_needed", f"store appointment {task_id}",
             [wire(m) for m in said])
     return task_id
+
+
+def end_by_visitor(ctx: AppContext, conversation_id: str, anonymous_id: str | None) -> bool:
+    """The visitor ends the chat; False when it had already ended."""
+    def work(session: Session) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        conversation = store.find_conversation(session, conversation_id, lock=True)
+        if conversation is None or conversation["anonymous_id"] != anonymous_id:
+            raise NotFound("no such conversation", code="unknown_conversation")
+        if conversation["status"] == ChatStatus.CLOSED.value:
+            return None
+        return conversation, _close_in(session, ctx, conversation, "visitor_left", {})
+
+    done = ctx.db.run(work)
+    if done is None:
+        return False
+    _finish(ctx, done[0], "no_sale", "the visitor left the chat", [wire(done[1])])
+    return True
+
+
+def close_idle(ctx: AppContext) -> int:
+    """Close chats with the bot or waiting that saw no message for [chat] idle_minutes (30)."""
+    idle = timedelta(minutes=float(ctx.param("chat.idle_minutes", 30)))
+    cutoff = ctx.clock.now() - idle
+    with ctx.db.reader() as session:
+        stale = [c["id"] for status in (ChatStatus.BOT, ChatStatus.WAITING)
+                 for c in store.conversations(session, status=status.value, limit=500)
+                 if c["updated_at"] <= cutoff]
+    closed = 0
+    for conversation_id in stale:
+        def work(session: Session, cid: str = conversation_id
+                 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+            conversation = store.find_conversation(session, cid, lock=True)
+            if conversation is None or conversation["status"] not in {
+                    ChatStatus.BOT.value, ChatStatus.WAITING.value} or \
+                    conversation["updated_at"] > cutoff:
+                return None
+            return conversation, _close_in(session, ctx, conversation, "idle", {})
+
+        done = ctx.db.run(work)
+        if done is not None:
+            closed += 1
+            _finish(ctx, done[0], "no_sale", "", [wire(done[1])])
+    return closed
 
 
 def desk_view(ctx: AppContext, agent_id: str) -> dict[str, Any]:

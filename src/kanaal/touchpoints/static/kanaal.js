@@ -399,7 +399,9 @@
       input.value = '';
     });
     close.addEventListener('click', function () {
-      socket.close(); box.parentNode.removeChild(box); chat = null;
+      // Closing the chat window ends the conversation (its transcript goes to the timeline).
+      if (socket.readyState === 1) { socket.send(JSON.stringify({ type: 'close' })); }
+      store('chat', null); socket.close(); box.parentNode.removeChild(box); chat = null;
     });
     input.focus();
     return chat;
