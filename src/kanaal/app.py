@@ -47,6 +47,7 @@ FEATURE_APIS: list[str] = [
     "kanaal.stores.api",
     "kanaal.publishers.api",
     "kanaal.dashboard.api",
+    "kanaal.shop_in_shop.api",
 ]
 
 _STATUS: list[tuple[type[errors.DomainError], int]] = [

@@ -1,0 +1,1 @@
+"""Digital shop-in-shop: a brand's themed section inside the retailer's site."""
