@@ -35,6 +35,7 @@ for _name, _module in FEATURE_CLIS:
 # Top-level feature commands: (command name, module, function).
 FEATURE_COMMANDS: list[tuple[str, str, str]] = [
     ("simulate", "kanaal.simulation.cli", "simulate"),
+    ("demo", "kanaal.demo.cli", "demo"),
 ]
 for _name, _module, _function in FEATURE_COMMANDS:
     app.command(_name)(getattr(importlib.import_module(_module), _function))

@@ -118,13 +118,13 @@ class _Day:
     """One policy's pass over the visitors, inside a SimPy environment."""
 
     def __init__(self, scenario: Scenario, visitors: list[Visitor], policy: str,
-                 engine: Engine | None, *, seed: int, measure: bool = True) -> None:
+                 engine: Engine | None, *, seed: int,
+                 env: simpy.Environment | None = None) -> None:
         self.s = scenario
         self.visitors = visitors
         self.policy = policy
         self.engine = engine
-        self.measure = measure
-        self.env = simpy.Environment()
+        self.env = env or simpy.Environment()
         self.cc = SimContactCenter(self.env, scenario.queues, scenario.profile,
                                    scenario.days, seed)
         self.r = PolicyResult(policy=policy)
