@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -118,3 +119,16 @@ def test_erased_identities_are_stripped_from_internal_events(ctx: AppContext) ->
         assert find_customer_id(session, "email", "a@b.nl") is None
         assert [e["event"] for e in recent_events(session, later)] == ["Order Completed"]
     assert later != customer
+
+
+def test_record_event_stores_decimal_money_and_dates_as_json(ctx: AppContext) -> None:
+    placed = datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
+    with ctx.db.transaction() as session:
+        customer = record_event(session, ctx, event="Order Completed",
+                                identities={"email": "a@b.nl"}, channel="store", source="orders",
+                                properties={"total": Decimal("99.50"), "placed_at": placed,
+                                            "skus": ("A", "B")})
+    with ctx.db.reader() as session:
+        [event] = recent_events(session, customer)
+    assert event["properties"] == {"total": 99.5, "placed_at": "2026-01-05T08:30:00+00:00",
+                                   "skus": ["A", "B"]}
