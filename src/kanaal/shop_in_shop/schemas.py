@@ -21,7 +21,10 @@ class BrandIn(BaseModel):
     channel: str = Field(min_length=1, max_length=64, description="a shop_in_shop channel")
     question_queue: str = Field(min_length=1, max_length=60,
                                 description="a callback queue with skill brand:<handle>")
-    logo_url: str | None = Field(default=None, pattern=r"^https?://", max_length=2048)
+    logo_url: str | None = Field(
+        default=None, max_length=20_000,
+        pattern=r"^(https?://|data:image/(png|jpeg|svg\+xml);base64,)",
+        description="an http(s) URL or a base64 data URL of a PNG, JPEG or SVG image")
     primary_colour: str = Field(min_length=7, max_length=7)
     accent_colour: str = Field(min_length=7, max_length=7)
     headline: str = Text
