@@ -139,3 +139,26 @@ def test_erasure_removes_everything_and_suppresses_until_new_consent(
     assert row_counts(ctx)["identity_suppressions"] == 1
     gone = client.delete(f"/v1/customers/{customer_id}", headers=bearer(keys.admin))
     assert gone.status_code == 404
+
+
+def test_device_external_ids_and_loyalty_card_stitch_store_and_web_visits(
+    client: TestClient, keys: Keys, ctx: AppContext
+) -> None:
+    _send(client, keys, "track", {
+        "anonymousId": "web-1", "event": "Product Viewed", "messageId": "w1",
+        "context": {"device": {"id": "phone-77"},
+                    "externalIds": [{"id": "CRM-9", "type": "crm_id", "collection": "users"}]},
+    })
+    _send(client, keys, "identify", {
+        "anonymousId": "pos-1", "messageId": "s1", "traits": {"loyalty_card": "LC-1"},
+        "context": {"channel": "store",
+                    "externalIds": [{"id": "CRM-9", "type": "crm_id", "collection": "users"}]},
+    })
+    by_card = _customer(client, keys, loyalty_card="LC-1")
+    assert by_card["id"] == _customer(client, keys, device_id="phone-77")["id"]
+    assert sorted((i["type"], i["value"]) for i in by_card["identities"]) == [
+        ("anonymous_id", "pos-1"), ("anonymous_id", "web-1"), ("crm_id", "CRM-9"),
+        ("device_id", "phone-77"), ("loyalty_card", "LC-1"),
+    ]
+    assert by_card["channels"] == ["store", "web"]
+    assert sorted(e["channel"] for e in stored_events(ctx)) == ["store", "web"]
