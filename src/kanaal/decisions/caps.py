@@ -64,7 +64,8 @@ class Caps:
     limits: CapLimits
 
     def _keys(self, subject: str, now: datetime) -> tuple[str, str, str]:
-        return (f"decisions:cap:session:{subject}", f"decisions:cap:day:{subject}:{now:%Y%m%d}",
+        day = f"{now.year:04d}{now.month:02d}{now.day:02d}"  # as %Y%m%d, without strftime
+        return (f"decisions:cap:session:{subject}", f"decisions:cap:day:{subject}:{day}",
                 f"decisions:dismissed:{subject}")
 
     def blocked(self, subject: str, now: datetime) -> dict[ActionType, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -81,7 +81,7 @@ def build_context(request: dict[str, Any], *, history: dict[str, Any], margin: f
     session = context.get("session") or {}
     items = cart.get("items") or []
     allowed = request.get("allowed_actions")
-    base = DecisionContext(
+    return DecisionContext(
         channel=request["channel"],
         page_type=str(page.get("type") or "other"),
         pageviews=int(session.get("pageviews") or 1),
@@ -96,5 +96,5 @@ def build_context(request: dict[str, Any], *, history: dict[str, Any], margin: f
         store_id=context.get("store_id"),
         allowed=default_allowed if allowed is None else frozenset(
             ActionType(a) for a in allowed),
+        **history,
     )
-    return replace(base, **history)

@@ -43,7 +43,7 @@ from kanaal.decisions.offers import (
 )
 from kanaal.decisions.pacing import Pacer
 from kanaal.decisions.providers import HistoryReader, readers
-from kanaal.decisions.read_cache import LazyReader, ReadCache, lazy_reader
+from kanaal.decisions.read_cache import LazyReader, ReadCache, is_missing, lazy_reader
 
 __all__ = ["OfferCode", "make_decision", "redeem_offer_code_in", "runtime",
            "validate_offer_code"]
@@ -142,31 +142,38 @@ def _check(request: dict[str, Any]) -> None:
 def _margin(reader: LazyReader, ctx: AppContext, request: dict[str, Any], rt: Runtime,
             now: float) -> float:
     """Cart margin from the catalog, falling back to request prices x the default margin rate."""
-    _, margins, _ = readers(ctx)
     context = request.get("context") or {}
     cart = context.get("cart") or {}
     items = cart.get("items") or []
     channel = request["channel"]
-
-    def unit(sku: str, quantity: int) -> tuple[Decimal, str] | None:
-        return rt.reads.margin((channel, sku, quantity), now, lambda: margins.unit_margin(
-            reader.session, ctx, channel=channel, sku=sku, quantity=quantity))
-
     if not items:
         sku = (context.get("product") or {}).get("sku")
-        known = unit(str(sku), 1) if sku else None
+        known = _unit_margin(reader, ctx, rt, channel, str(sku), 1, now) if sku else None
         if known is not None:
             return float(known[0])
         return float(Decimal(str(cart.get("value") or 0))) * rt.margin_rate
     total = 0.0
     for item in items:
         quantity = int(item.get("quantity") or 1)
-        known = unit(str(item["sku"]), quantity)
+        known = _unit_margin(reader, ctx, rt, channel, str(item["sku"]), quantity, now)
         if known is not None:
             total += float(known[0]) * quantity
         else:
             total += float(Decimal(str(item.get("price") or 0))) * quantity * rt.margin_rate
     return total
+
+
+def _unit_margin(reader: LazyReader, ctx: AppContext, rt: Runtime, channel: str, sku: str,
+                 quantity: int, now: float) -> tuple[Decimal, str] | None:
+    """A unit margin through the worker's read cache."""
+    key = (channel, sku, quantity)
+    found = rt.reads.margins.get(key, now)
+    if is_missing(found):
+        _, margins, _ = readers(ctx)
+        found = margins.unit_margin(reader.session, ctx, channel=channel, sku=sku,
+                                    quantity=quantity)
+        rt.reads.margins.put(key, found, now)
+    return found
 
 
 def _subject(customer_id: str | None, request: dict[str, Any]) -> str:
