@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 from kanaal.core.context import AppContext
@@ -43,3 +45,27 @@ def test_others_are_refused(client: TestClient, keys: Keys) -> None:
                             headers=bearer(keys.read))
     assert (bad_window.status_code, bad_window.json()["error"]["code"]) == (422,
                                                                             "naive_datetime")
+
+
+def test_the_figures_draw_in_a_browser_under_the_page_policy(
+    ctx: AppContext, client: TestClient, keys: Keys, browser: Any
+) -> None:
+    record_fixed_events(ctx)
+    served = client.get("/analytics", headers=bearer(keys.read))
+    page = browser.new_page()
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    page.route("http://kanaal.test/analytics", lambda route: route.fulfill(
+        status=200, body=served.text, headers={
+            "content-type": "text/html; charset=utf-8",
+            "content-security-policy": served.headers["content-security-policy"]}))
+    try:
+        page.goto("http://kanaal.test/analytics")
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length"
+                               " >= 3")
+        plots = page.eval_on_selector_all(".js-plotly-plot", "nodes => nodes.length")
+    finally:
+        page.close()
+    assert plots == 3  # Sankey, funnel, attribution bars
+    assert refused == []
