@@ -100,6 +100,14 @@ def test_context_channel_overrides_the_source_channel() -> None:
     assert _parse({"userId": "u1", "event": "A", "context": {"channel": "chat"}}).channel == "chat"
 
 
+def test_clients_may_not_tag_events_with_the_system_channel() -> None:
+    message = {"userId": "u1", "event": "A", "context": {"channel": "system"}}
+    with pytest.raises(InvalidInput) as caught:
+        parse_body(message, "track", _envelope(), body_size=100)
+    assert caught.value.code == "invalid_channel"
+    assert caught.value.details[0]["loc"] == "body.context.channel"
+
+
 def test_field_errors_name_the_place() -> None:
     cases = [
         ({"userId": "u1", "event": "A", "properties": []}, "body.properties", "invalid_field"),

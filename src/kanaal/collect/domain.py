@@ -26,7 +26,8 @@ MAX_BATCH_BYTES = 500 * 1024
 MAX_BATCH_EVENTS = 2_500
 MAX_NAME_LENGTH = 255
 EVENT_TYPES = ("identify", "track", "page", "screen", "group", "alias")
-_CHANNELS = frozenset(kind.value for kind in ChannelKind)
+# Channels a client may name in context.channel; "system" is Kanaal's own bookkeeping.
+_CHANNELS = frozenset(kind.value for kind in ChannelKind if kind is not ChannelKind.SYSTEM)
 _MAX_ERRORS = 20
 _TRAIT_IDENTITIES = (("email", EMAIL), ("phone", PHONE), ("loyalty_card", LOYALTY_CARD))
 
