@@ -13,6 +13,7 @@ from kanaal.analytics.profitability import (
     ContactFact,
     LogEntry,
     OrderFact,
+    RefundFact,
     cannibalization,
     channel_profitability,
 )
@@ -90,3 +91,15 @@ def test_earlier_orders_decide_who_is_new_but_are_not_counted() -> None:
     figures = channel_profitability(orders, since=T0 + timedelta(days=1))
     assert figures == [ChannelFigures("phone", 2, D("50.00"), D("14.00"), D("0.00"),
                                       D("14.00"), D("0.00"), 1)]
+
+
+def test_refunds_are_taken_off_the_channel_they_happen_on() -> None:
+    orders = [OrderFact("o1", "c1", "web", T0, D("100.00"), D("30.00"))]
+    refunds = [RefundFact("web", D("40.00"), D("12.00")), RefundFact("store", D("5.00"),
+                                                                      D("1.50"))]
+    assert channel_profitability(orders, refunds=refunds) == [
+        ChannelFigures("web", 1, D("60.00"), D("18.00"), D("0.00"), D("18.00"), D("0.00"), 1,
+                       D("40.00")),
+        ChannelFigures("store", 0, D("-5.00"), D("-1.50"), D("0.00"), D("-1.50"), None, 0,
+                       D("5.00")),
+    ]

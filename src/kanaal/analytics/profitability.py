@@ -42,8 +42,20 @@ class ContactFact:
 
 
 @dataclass(frozen=True, slots=True)
+class RefundFact:
+    """Money given back on returned units: revenue refunded and the margin it takes back
+    (refund minus the cost of the units that came back on hand)."""
+
+    channel: str
+    revenue: Decimal
+    margin: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelFigures:
-    """Per channel: orders, revenue, margin, contact cost, cost per order, new customers."""
+    """Per channel: orders, revenue, margin, contact cost, cost per order, new customers.
+
+    Revenue and margin are net of the refunds booked in the period (`refunded`)."""
 
     channel: str
     orders: int
@@ -53,16 +65,18 @@ class ChannelFigures:
     net_margin: Decimal
     cost_per_order: Decimal | None
     new_customers: int
+    refunded: Decimal = Decimal("0.00")
 
 
 def channel_profitability(
     orders: Sequence[OrderFact], contacts: Sequence[ContactFact] = (), *,
-    since: datetime | None = None,
+    since: datetime | None = None, refunds: Sequence[RefundFact] = (),
 ) -> list[ChannelFigures]:
     """Figures per channel, most net margin first; a new customer is one's first order ever.
 
-    Give every order up to the end of the period so first orders are known; only orders
-    from `since` on are counted (contacts are expected to be from the period already).
+    Give every order up to the end of the period so first orders are known (leave cancelled
+    orders out); only orders from `since` on are counted (contacts and refunds are expected
+    to be from the period already).
     """
     first: dict[str, tuple[datetime, str]] = {}
     for order in orders:
@@ -84,13 +98,18 @@ def channel_profitability(
             new[order.channel] += 1
     for contact in contacts:
         cost[contact.channel] += contact.cost
+    refunded: dict[str, Decimal] = defaultdict(Decimal)
+    for refund in refunds:
+        refunded[refund.channel] += refund.revenue
+        revenue[refund.channel] -= refund.revenue
+        margin[refund.channel] -= refund.margin
     figures = [
         ChannelFigures(
             channel=c, orders=count[c], revenue=quantize(revenue[c]), margin=quantize(margin[c]),
             contact_cost=quantize(cost[c]), net_margin=quantize(margin[c] - cost[c]),
             cost_per_order=quantize(cost[c] / count[c]) if count[c] else None,
-            new_customers=new[c])
-        for c in sorted(set(count) | set(cost))
+            new_customers=new[c], refunded=quantize(refunded[c]))
+        for c in sorted(set(count) | set(cost) | set(refunded))
     ]
     return sorted(figures, key=lambda f: (-f.net_margin, f.channel))
 

@@ -185,9 +185,9 @@ def build_report(
         ctx, since=since, until=until, currency=str(ctx.param("analytics.currency", "EUR")))
     parts += [f"<h2>Channel profitability ({money.currency})</h2>", _table(
         ["channel", "orders", "revenue", "margin", "contact cost", "net margin",
-         "cost per order", "new customers"],
+         "cost per order", "new customers", "refunded"],
         [[f.channel, f.orders, f.revenue, f.margin, f.contact_cost, f.net_margin,
-          f.cost_per_order, f.new_customers] for f in money.channels])]
+          f.cost_per_order, f.new_customers, f.refunded] for f in money.channels])]
     parts += _cannibalization(ctx, since, until, money.currency)
     parts += [*_experiments(ctx), "</body></html>"]
     return "\n".join(parts)

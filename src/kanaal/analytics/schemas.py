@@ -164,6 +164,8 @@ class ChannelFiguresOut(BaseModel):
     net_margin: Decimal
     cost_per_order: Decimal | None
     new_customers: int
+    refunded: Decimal = Field(description="refunds booked in the period (already taken off "
+                              "revenue and margin)")
 
 
 class ProfitabilityOut(BaseModel):

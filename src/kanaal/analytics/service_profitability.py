@@ -7,7 +7,9 @@ whose sku is unknown or whose cost is in another currency has no known cost and 
 of the margin (and counted). Contact costs come from `Call Completed`, `Chat Completed` and
 `Store Visit Completed` events: handle minutes × the fully loaded cost per minute of
 `decisions.economics.cost_per_minute` (chat divided by `chat_concurrency`), the same
-parameters the decision engine prices contacts with.
+parameters the decision engine prices contacts with. A cancelled order ("Order Cancelled"
+up to the end of the period) is not an order; an "Order Refunded" in the period takes its
+refund off the revenue and the refund minus the returned units' cost off the margin.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from kanaal.analytics.profitability import (
     ChannelFigures,
     ContactFact,
     OrderFact,
+    RefundFact,
     channel_profitability,
 )
 from kanaal.analytics.service_reports import PAGE, check_window
@@ -114,7 +117,10 @@ def profitability_report(
                            details=[{"loc": ["query", "currency"]}])
     orders: list[OrderFact] = []
     contacts: list[ContactFact] = []
-    other_currency = without_cost = 0
+    refunds: list[RefundFact] = []
+    cancelled: set[str] = set()
+    other_currency = 0
+    without_cost: dict[str, int] = {}
     cursor: tuple[datetime, str] | None = None
     while True:
         with ctx.db.reader() as session:
@@ -134,15 +140,28 @@ def profitability_report(
                         other_currency += 1
                         continue
                     margin, unknown = _margin(props, revenue, costs)
+                    order_id = str(props.get("order_id") or item.id)
                     if since is None or item.timestamp >= since:
-                        without_cost += unknown
-                    orders.append(OrderFact(str(props.get("order_id") or item.id), owner,
-                                            item.channel, item.timestamp, revenue, margin))
-                elif item.event in CONTACT_EVENTS and (since is None or item.timestamp >= since):
+                        without_cost[order_id] = unknown
+                    orders.append(OrderFact(order_id, owner, item.channel, item.timestamp,
+                                            revenue, margin))
+                elif item.event == "Order Cancelled" and props.get("order_id"):
+                    cancelled.add(str(props["order_id"]))
+                elif since is not None and item.timestamp < since:
+                    continue
+                elif item.event in CONTACT_EVENTS:
                     contacts.append(ContactFact(item.channel,
                                                 _contact_cost(ctx, item.channel, props)))
+                elif item.event == "Order Refunded":
+                    refund = _decimal(props.get("total"))
+                    if refund is None or str(props.get("currency") or currency) != currency:
+                        continue
+                    refunds.append(RefundFact(item.channel, refund,
+                                              _margin(props, refund, costs)[0]))
         if len(page) < PAGE:
             break
         cursor = (page[-1].received_at, page[-1].id)
-    return ProfitabilityReport(currency, channel_profitability(orders, contacts, since=since),
-                               other_currency, without_cost)
+    kept = [order for order in orders if order.order_id not in cancelled]
+    return ProfitabilityReport(
+        currency, channel_profitability(kept, contacts, since=since, refunds=refunds),
+        other_currency, sum(n for o, n in without_cost.items() if o not in cancelled))
