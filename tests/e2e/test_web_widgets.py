@@ -27,8 +27,10 @@ AGENT = ("anna@example.com", "correct horse battery")
 
 
 def configure(ctx: AppContext, keys: Keys, *, agents: int) -> None:
-    """Exact decisions (no exploration, no holdout), the demo write key, queues and agents."""
-    ctx.business["decisions"] = {"explore": False, "experiment": {"holdout_share": 0.0}}
+    """Exact decisions (no exploration, holdout or read cache), the write key, queues, agents."""
+    # No read cache: each decision sees the events the snippet sent just before it.
+    ctx.business["decisions"] = {"explore": False, "experiment": {"holdout_share": 0.0},
+                                 "read_cache_seconds": 0}
     ctx.business["touchpoints"] = {"demo_write_key": keys.write}
     cc.create_queue(ctx, name="sales", skill="sales", channel="phone", handle_time_seconds=480)
     cc.create_queue(ctx, name="sales-callbacks", skill="sales", channel="callback",

@@ -80,7 +80,8 @@ def test_a_shop_on_another_origin_under_a_strict_csp_gets_widgets_and_only_calls
         settings["kanaal"] = base
         ctx.settings.cors_origins = [shop]
         # The served snippet is the file, and gzipped it is at most 15 KB
-        served = httpx.get(f"{base}/sdk/kanaal.js", headers={"Accept-Encoding": "gzip"})
+        served = httpx.get(f"{base}/sdk/kanaal.js", headers={"Accept-Encoding": "gzip"},
+                           timeout=60)
         assert served.headers["content-encoding"] == "gzip"
         assert served.content == SNIPPET.read_bytes()
         assert int(served.headers["content-length"]) <= 15 * 1024

@@ -49,10 +49,12 @@ def test_allowed_origins_are_servers_kanaal_itself_and_configured_shops() -> Non
     assert origin_allowed("https://anything.example", OWN, ["*"])
 
 
-@given(host=st.from_regex(r"[a-z]{1,12}\.(com|nl|example)", fullmatch=True),
+@given(name=st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12),
+       tld=st.sampled_from(["com", "nl", "example"]),
        port=st.integers(min_value=1, max_value=65535))
-def test_without_configured_origins_only_kanaal_itself_is_allowed(host: str, port: int) -> None:
-    candidate = f"https://{host}:{port}"
+def test_without_configured_origins_only_kanaal_itself_is_allowed(name: str, tld: str,
+                                                                  port: int) -> None:
+    candidate = f"https://{name}.{tld}:{port}"
     assert origin_allowed(candidate, candidate, [])
     assert origin_allowed(candidate, OWN, []) is False
 
