@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kanaal.decisions.read_cache import ReadCache, TtlCache, is_missing
+from kanaal.decisions.read_cache import TtlCache, is_missing
 
 
 def test_an_entry_is_served_for_ttl_seconds_and_then_missing() -> None:
@@ -43,24 +43,3 @@ def test_expired_entries_are_dropped_first_when_the_cache_is_full() -> None:
     cache.put(10, 10, now=6.0)
     assert len(cache) == 1
     assert cache.get(10, now=6.0) == 10
-
-
-def test_reads_go_to_the_source_once_per_ttl() -> None:
-    reads = ReadCache(ttl=5.0)
-    calls: list[str] = []
-
-    def lookup() -> str | None:
-        calls.append("identity")
-        return None if len(calls) == 1 else "cus_1"
-
-    assert [reads.customer_id(("anonymous_id", "a1"), at, lookup)
-            for at in (0.0, 1.0, 4.9, 5.0, 9.0)] == [None, None, None, "cus_1", "cus_1"]
-    assert calls == ["identity", "identity"]
-    timeline: list[list[dict[str, object]]] = [[{"event": "Page Viewed"}], []]
-    assert reads.events("cus_1", 0.0, timeline.pop) == []
-    assert reads.events("cus_1", 2.0, timeline.pop) == []
-    assert reads.events("cus_1", 5.0, timeline.pop) == [{"event": "Page Viewed"}]
-    margins = iter([None, None])
-    assert reads.margin(("web", "TV-55", 1), 0.0, lambda: next(margins)) is None
-    assert reads.margin(("web", "TV-55", 1), 1.0, lambda: next(margins)) is None
-    assert next(margins, "left") is None

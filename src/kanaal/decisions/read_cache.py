@@ -18,8 +18,7 @@ pacing live in the live store and model counts in the database, as before.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -81,32 +80,25 @@ def is_missing(value: object) -> bool:
 
 
 class LazyReader:
-    """A read session opened only when a cache misses, closed at the end of the `with`."""
+    """A read session opened only when a cache misses; `close()` ends it if one was opened."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._stack = ExitStack()
+        self._opened: AbstractContextManager[Session] | None = None
         self._session: Session | None = None
 
     def session(self) -> Session:
         """The read session (opened on first use)."""
         if self._session is None:
-            self._session = self._stack.enter_context(self._db.reader())
+            self._opened = self._db.reader()
+            self._session = self._opened.__enter__()
         return self._session
 
     def close(self) -> None:
         """Close the session if one was opened."""
-        self._stack.close()
-
-
-@contextmanager
-def lazy_reader(db: Database) -> Iterator[LazyReader]:
-    """A LazyReader closed when the block ends."""
-    reader = LazyReader(db)
-    try:
-        yield reader
-    finally:
-        reader.close()
+        opened, self._opened, self._session = self._opened, None, None
+        if opened is not None:
+            opened.__exit__(None, None, None)
 
 
 MarginKey = tuple[str, str, int]
@@ -121,29 +113,3 @@ class ReadCache:
         self.identities: TtlCache[tuple[str, str], str | None] = TtlCache(ttl, max_entries)
         self.timelines: TtlCache[str, list[dict[str, Any]]] = TtlCache(ttl, max_entries)
         self.margins: TtlCache[MarginKey, Margin] = TtlCache(ttl, max_entries)
-
-    def customer_id(self, identity: tuple[str, str], now: float,
-                    read: Callable[[], str | None]) -> str | None:
-        """The customer of an identity, read through `read` when not fresh in the cache."""
-        found = self.identities.get(identity, now)
-        if is_missing(found):
-            found = read()
-            self.identities.put(identity, found, now)
-        return found
-
-    def events(self, customer_id: str, now: float,
-               read: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
-        """The customer's recent events (shared: do not modify), read when not fresh."""
-        found = self.timelines.get(customer_id, now)
-        if is_missing(found):
-            found = read()
-            self.timelines.put(customer_id, found, now)
-        return found
-
-    def margin(self, key: MarginKey, now: float, read: Callable[[], Margin]) -> Margin:
-        """A unit margin (channel, sku, quantity), read when not fresh."""
-        found = self.margins.get(key, now)
-        if is_missing(found):
-            found = read()
-            self.margins.put(key, found, now)
-        return found

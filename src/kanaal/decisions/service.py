@@ -8,7 +8,6 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -42,8 +41,8 @@ from kanaal.decisions.offers import (
     validate_offer_code,
 )
 from kanaal.decisions.pacing import Pacer
-from kanaal.decisions.providers import HistoryReader, readers
-from kanaal.decisions.read_cache import LazyReader, ReadCache, is_missing, lazy_reader
+from kanaal.decisions.providers import readers
+from kanaal.decisions.read_cache import LazyReader, ReadCache, is_missing
 
 __all__ = ["OfferCode", "make_decision", "redeem_offer_code_in", "runtime",
            "validate_offer_code"]
@@ -70,6 +69,7 @@ class Runtime:
     windows: Windows
     rng: threading.local
     reads: ReadCache
+    arms: dict[str, str]
 
 
 def runtime(ctx: AppContext) -> Runtime:
@@ -95,6 +95,7 @@ def runtime(ctx: AppContext) -> Runtime:
         windows=Windows(follow_up=timedelta(days=float(p("decisions.follow_up_days", 7)))),
         rng=threading.local(),
         reads=ReadCache(float(p("decisions.read_cache_seconds", 5.0))),
+        arms={},
     )
     ctx.state[STATE_KEY] = built
     return built
@@ -184,43 +185,62 @@ def _subject(customer_id: str | None, request: dict[str, Any]) -> str:
     return f"anon:{request['anonymousId']}"
 
 
-def _lookup(history: HistoryReader, reader: LazyReader, kind: str, value: str) -> str | None:
-    return history.customer_id(reader.session(), kind, value)
+_ALL_ACTIONS = frozenset(ALL_ACTIONS)
 
 
-def _resolve(ctx: AppContext, request: dict[str, Any], rt: Runtime
+def _resolve(ctx: AppContext, request: dict[str, Any], rt: Runtime, now: datetime
              ) -> tuple[str | None, DecisionContext]:
     """Customer, history features and margin; other features' tables are read only when the
     worker's read cache has nothing fresh (bounded staleness, see read_cache)."""
     _, _, history = readers(ctx)
-    now = ctx.clock.now()
     at = now.timestamp()
-    with lazy_reader(ctx.db) as reader:
+    reads = rt.reads
+    reader = LazyReader(ctx.db)
+    try:
         customer_id = None
         for kind, key in (("user_id", "userId"), ("anonymous_id", "anonymousId")):
             if request.get(key) and customer_id is None:
-                value = str(request[key])
-                customer_id = rt.reads.customer_id(
-                    (kind, value), at, partial(_lookup, history, reader, kind, value))
-        events = rt.reads.events(customer_id, at, lambda: history.events(
-            reader.session(), str(customer_id), now - HISTORY_DAYS)) if customer_id else []
+                identity = (kind, str(request[key]))
+                found = reads.identities.get(identity, at)
+                if is_missing(found):
+                    found = history.customer_id(reader.session(), *identity)
+                    reads.identities.put(identity, found, at)
+                customer_id = found
+        events: list[dict[str, Any]] = []
+        if customer_id:
+            events = reads.timelines.get(customer_id, at)
+            if is_missing(events):
+                events = history.events(reader.session(), customer_id, now - HISTORY_DAYS)
+                reads.timelines.put(customer_id, events, at)
         margin = _margin(reader, ctx, request, rt, at)
+    finally:
+        reader.close()
     product = ((request.get("context") or {}).get("product") or {}).get("sku")
     feats = history_features(events, now=now, product_sku=product, windows=rt.windows)
     return customer_id, build_context(request, history=feats, margin=margin,
-                                      default_allowed=frozenset(ALL_ACTIONS))
+                                      default_allowed=_ALL_ACTIONS)
+
+
+def _arm(rt: Runtime, subject: str) -> str:
+    """The subject's experiment arm (a pure hash, memoised per worker: exact)."""
+    arm = rt.arms.get(subject)
+    if arm is None:
+        if len(rt.arms) >= 100_000:
+            rt.arms.clear()
+        arm = rt.arms[subject] = rt.experiment.arm_for(subject)
+    return arm
 
 
 def make_decision(ctx: AppContext, request: dict[str, Any]) -> dict[str, Any]:
     """Decide the next best channel for one prospect; the decision is logged in the background."""
     _check(request)
     rt = runtime(ctx)
-    customer_id, dctx = _resolve(ctx, request, rt)
+    now = ctx.clock.now()
+    customer_id, dctx = _resolve(ctx, request, rt, now)
     capacity, _, _ = readers(ctx)
     queues = capacity.snapshot(ctx)
-    now = ctx.clock.now()
     subject = _subject(customer_id, request)
-    arm = rt.experiment.arm_for(subject)
+    arm = _arm(rt, subject)
     policy = "never" if arm == "holdout" else arm
     choice = decide(dctx, model=rt.models.get(ctx.db), queues=queues, params=rt.params,
                     policy=policy, arm=arm, blocked=rt.caps.blocked(subject, now),
