@@ -7,6 +7,7 @@ then scans it in the store raises the engine's hot prospect alert for the store 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,12 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 
 
 def configure(ctx: AppContext, keys: Keys) -> str:
-    """The demo shop's OLED TV in the catalog, sold in the Amsterdam store; exact decisions."""
-    ctx.business["decisions"] = {"explore": False, "experiment": {"holdout_share": 0.0}}
+    """The demo shop's OLED TV in the catalog, sold in the Amsterdam store; exact decisions
+    that read the timeline afresh."""
+    # The engine serves timelines from a per-worker cache for decisions.read_cache_seconds;
+    # the shop page's own decision would otherwise hide the view from a scan seconds later.
+    ctx.business["decisions"] = {"explore": False, "experiment": {"holdout_share": 0.0},
+                                 "read_cache_seconds": 0}
     ctx.business["touchpoints"] = {"demo_write_key": keys.write}
     make_variant(ctx, "TV-OLED-65", cost_price="1200.00", brand="Vision")
     amsterdam = make_location(ctx, "Store Amsterdam", kind="store")
@@ -44,6 +49,21 @@ def phone_page(browser: Any) -> tuple[Any, Any, list[str]]:
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     return context, page, errors
+
+
+def wait_for_event(api: httpx.Client, keys: Keys, anonymous_id: str, name: str) -> None:
+    """Wait until the collected event is on the visitor's timeline (intake may queue it)."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        found = api.get("/v1/customers", headers=bearer(keys.read),
+                        params={"anonymous_id": anonymous_id})
+        if found.status_code == 200:
+            events = api.get(f"/v1/customers/{found.json()['id']}/timeline",
+                             headers=bearer(keys.read)).json()["events"]
+            if any(e["event"] == name for e in events):
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"{name} never reached the timeline of {anonymous_id}")
 
 
 def cookie(context: Any, name: str) -> str | None:
@@ -98,6 +118,7 @@ def test_a_visitor_who_viewed_the_product_online_and_scans_it_in_store_is_a_hot_
                 page.goto(f"{base}/demo/shop/p/TV-OLED-65")
             assert sent.value.status == 200
             visitor = page.evaluate("window.kanaal.anonymousId()")
+            wait_for_event(api, keys, visitor, "Product Viewed")
             # When they scan the TV's code in the store
             page.goto(code["url"])
             page.wait_for_url("**/m/p/TV-OLED-65?*")
@@ -105,6 +126,8 @@ def test_a_visitor_who_viewed_the_product_online_and_scans_it_in_store_is_a_hot_
             assert action.get_attribute("data-action") == "hot_prospect_alert"
             assert "A product expert in this store" in action.inner_text()
             assert cookie(context, "kanaal_aid") == visitor
+            if ctx.db.is_sqlite:
+                page.screenshot(path=str(SCREENSHOTS / "qr-mobile-hot-prospect.png"))
         finally:
             context.close()
         assert errors == []
