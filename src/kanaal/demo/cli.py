@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -43,8 +44,16 @@ def demo(
     base = f"http://{host}:{port}"
     config = uvicorn.Config("kanaal.app:create_app", factory=True, host=host, port=port,
                             log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
     driver = Driver(base, data, speed=speed)
+
+    class DemoServer(uvicorn.Server):
+        """Stops the simulated day first, so no request races the shutdown."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            driver.stop.set()
+            super().handle_exit(sig, frame)
+
+    server = DemoServer(config)
 
     def start_driver() -> None:
         while not server.started and not driver.stop.is_set():

@@ -99,9 +99,9 @@ class Driver:
             for step in steps:
                 self._put(agent_id, step)
                 current = step
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
             self.errors += 1
-            log.warning("could not set agent %s to %s", agent_id, state, exc_info=True)
+            log.warning("could not set agent %s to %s: %s", agent_id, state, exc)
         self._states[agent_id] = current
 
     def _put(self, agent_id: str, state: str) -> None:
@@ -123,21 +123,23 @@ class _TolerantEngine:
             raise _Stop
         try:
             return self.inner.decide(request, at)
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
+            if self.driver.stop.is_set():
+                raise _Stop from exc
             self.driver.errors += 1
-            log.warning("decision request failed", exc_info=True)
+            log.warning("decision request failed: %s", exc)
             return Answer("", "none", None)
 
     def outcome(self, decision_id: str, event: str, at: float,
                 margin: float | None = None) -> None:
         """Report an outcome; failures are logged and skipped."""
-        if not decision_id:
+        if not decision_id or self.driver.stop.is_set():
             return
         try:
             self.inner.outcome(decision_id, event, at, margin)
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
             self.driver.errors += 1
-            log.warning("outcome report failed", exc_info=True)
+            log.warning("outcome report failed: %s", exc)
 
     def close(self) -> None:
         """Close the client."""

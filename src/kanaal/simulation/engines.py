@@ -102,6 +102,9 @@ def engine_params(scenario: Scenario, policy: str) -> dict[str, Any]:
                              "chat_invite": scenario.upsell_share / 4},
         },
         "experiment": {"name": f"sim-{policy}", "holdout_share": 0.0, "arms": {policy: 1}},
+        # Check the model version on every decision: learning then never depends on how
+        # fast the machine runs, so a seed reproduces a run exactly.
+        "model_reload_seconds": 0.0,
     }
     for key, value in scenario.engine.items():
         base[key] = {**base[key], **value} if isinstance(value, dict) and key in base else value

@@ -1,0 +1,77 @@
+"""`kanaal demo` end to end: it starts, the dashboard's charts update live, Ctrl-C stops it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.server import free_port
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("demo")]
+
+
+def _wait_healthy(base: str, process: subprocess.Popen[bytes], seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"kanaal demo exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("kanaal demo did not start")
+
+
+def test_demo_dashboard_updates_live_and_ctrl_c_stops_it(browser: Any, tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KANAAL_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kanaal.cli", "demo", "--port", str(port), "--data-dir",
+         str(tmp_path / "demo"), "--speed", "600"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    try:
+        _wait_healthy(base, process)
+        demo = json.loads((tmp_path / "demo" / "demo-keys.json").read_text())
+        assert len(demo["agents"]) == 12
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{base}/dashboard#key={demo['keys']['read']}")
+        # (The page's CSP forbids eval, so the waits poll from here.)
+        page.locator("#dash-status[data-updates]").wait_for(timeout=30_000)
+        first = int(page.inner_text("#kpi-decisions"))
+        deadline = time.monotonic() + 30
+        while int(page.inner_text("#kpi-decisions")) == first:
+            assert time.monotonic() < deadline, "the dashboard did not update"
+            page.wait_for_timeout(250)
+        # The simulated day keeps deciding: the charts were redrawn with more decisions.
+        assert int(page.get_attribute("#dash-status", "data-updates") or 0) >= 2
+        assert page.locator("#chart-decisions .main-svg").count() >= 1
+        assert page.locator("#chart-load .main-svg").count() >= 1
+        assert int(page.inner_text("#kpi-decisions")) > 0
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.wait_for_timeout(3000)
+        page.screenshot(path=str(SCREENSHOTS / "dashboard-demo.png"), full_page=True)
+        page.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            output, _ = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+    text = output.decode()
+    assert process.returncode == 0, text
+    assert f"{base}/dashboard#key=" in text
+    assert "demo stopped" in text
