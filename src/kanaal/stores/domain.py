@@ -18,6 +18,7 @@ AID_MAX_AGE = 365 * 86400
 PRESENCE_EVENTS = ("Store Entered", "Store Left")
 PRESENCE_SOURCES = ("app", "wifi_portal")
 SCAN_EVENT = "QR Code Scanned"
+ONLINE_CHANNELS = ("web", "mobile", "shop_in_shop")
 
 
 class QrTokenExpired(DomainError):
@@ -91,6 +92,17 @@ def check_presence(event: str, source: str, consent: bool) -> None:
     if not consent:
         raise Forbidden("the customer has not consented to location tracking "
                         "(traits.consent.tracking or consent: true)", code="consent_required")
+
+
+def last_viewed_online(events: list[dict[str, Any]], *, since: datetime) -> str | None:
+    """The sku of the newest "Product Viewed" online (web, mobile, shop-in-shop) since `since`."""
+    for event in sorted(events, key=lambda e: e["timestamp"], reverse=True):
+        props = event.get("properties") or {}
+        sku = props.get("sku") or props.get("product_id")
+        if (event.get("event") == "Product Viewed" and event["timestamp"] >= since
+                and event.get("channel") in ONLINE_CHANNELS and sku):
+            return str(sku)
+    return None
 
 
 def sheet_cells(count: int, *, columns: int, rows: int) -> list[tuple[int, int, int]]:

@@ -78,3 +78,7 @@ class PresenceOut(BaseModel):
     event: str
     source: str
     at: datetime
+    product_sku: str | None = Field(description="on Store Entered: the product last viewed "
+                                    "online, which the engine was asked about")
+    decision_id: str | None
+    action: str | None = Field(description="the engine's action, e.g. hot_prospect_alert")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from kanaal.catalog.listing_service import get_listing
@@ -13,7 +13,7 @@ from kanaal.collect.service import record_event
 from kanaal.core.context import AppContext
 from kanaal.core.errors import DomainError, InvalidInput, NotFound
 from kanaal.core.money import quantize
-from kanaal.customers.service import find_customer_id, get_profile
+from kanaal.customers.service import find_customer_id, get_profile, recent_events
 from kanaal.inventory.domain import Location, LocationKind
 from kanaal.inventory.service import get_location
 from kanaal.stores import images, store
@@ -25,6 +25,7 @@ from kanaal.stores.domain import (
     check_usable,
     cookie_anonymous_id,
     has_tracking_consent,
+    last_viewed_online,
     product_page_path,
     short_link,
 )
@@ -206,8 +207,35 @@ def record_presence(ctx: AppContext, body: dict[str, Any]) -> dict[str, Any]:
         store.insert_presence(session, id=presence_id, customer_id=customer_id,
                               store_id=body["store_id"], event=body["event"],
                               source=body["source"], at=at)
+    decision = None
+    if body["event"] == "Store Entered":
+        decision = _entered_prospect(ctx, customer_id, body)
     return {"id": presence_id, "customer_id": customer_id, "store_id": body["store_id"],
-            "event": body["event"], "source": body["source"], "at": at}
+            "event": body["event"], "source": body["source"], "at": at,
+            "product_sku": decision and decision["product_sku"],
+            "decision_id": decision and decision["decision_id"],
+            "action": decision["action"]["type"] if decision else None}
+
+
+def _entered_prospect(ctx: AppContext, customer_id: str,
+                      body: dict[str, Any]) -> dict[str, Any] | None:
+    """Ask the engine about a shopper entering with a product they viewed online recently."""
+    from kanaal.decisions.service import make_decision
+
+    days = int(ctx.param("stores.presence_lookback_days", 14))
+    with ctx.db.reader() as session:
+        events = recent_events(session, customer_id, limit=200,
+                               since=ctx.clock.now() - timedelta(days=days))
+    sku = last_viewed_online(events, since=ctx.clock.now() - timedelta(days=days))
+    if sku is None:
+        return None
+    context: dict[str, Any] = {"store_id": body["store_id"], "product": {"sku": sku}}
+    price = store_price(ctx, body["store_id"], sku)
+    if price is not None:
+        context["cart"] = {"value": price[0], "currency": price[1]}
+    request = {"channel": "store", "context": context, "anonymousId": body.get("anonymousId"),
+               "userId": body.get("userId")}
+    return {**make_decision(ctx, request), "product_sku": sku}
 
 
 def scans_of_code(ctx: AppContext, token: str) -> list[dict[str, Any]]:
