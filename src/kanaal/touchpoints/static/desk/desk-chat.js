@@ -4,6 +4,12 @@
   var board = d.getElementById('chat-board');
   if (!board) { return; }
   var pending = false;
+  function newest() {
+    Array.prototype.forEach.call(board.querySelectorAll('.chat-log'), function (log) {
+      log.scrollTop = log.scrollHeight;
+    });
+  }
+  newest();
   function typing() {
     var a = d.activeElement;
     return a && board.contains(a) && a.tagName === 'INPUT' && a.value;
@@ -17,6 +23,7 @@
       if (html === null) { return; }
       var doc = new w.DOMParser().parseFromString(html, 'text/html');
       board.replaceChildren.apply(board, Array.prototype.slice.call(doc.body.childNodes));
+      newest();
       board.setAttribute('data-refreshed', String(Date.now()));
     });
   }
