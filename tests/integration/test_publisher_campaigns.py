@@ -195,3 +195,30 @@ def test_bad_campaigns_are_refused_and_nothing_is_stored(
     unknown = client.post("/v1/publisher/invitations", headers=basic(keys.write),
                           json={"campaign": "nope", "anonymousId": "pub-1"})
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "unknown_campaign")
+
+
+def test_only_configured_publisher_origins_may_call_the_tag_endpoints(
+    ctx: AppContext, exact: None, client: TestClient, keys: Keys
+) -> None:
+    ctx.settings = ctx.settings.model_copy(update={"cors_origins": ["https://autoweek.example"]})
+    shop = world(ctx, available=1)
+    client.post("/v1/publisher-campaigns", json=campaign_body(shop), headers=bearer(keys.writer))
+    preflight = client.options("/v1/publisher/invitations", headers={
+        "Origin": "https://autoweek.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type"})
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "https://autoweek.example"
+    assert "Authorization" in preflight.headers["access-control-allow-headers"]
+    shown = client.post("/v1/publisher/invitations", headers={
+        **basic(keys.write), "Origin": "https://autoweek.example"}, json={
+        "campaign": "test-drive", "anonymousId": "pub-1", "context": SELECTED})
+    assert shown.headers["access-control-allow-origin"] == "https://autoweek.example"
+    assert shown.json()["show"] is True
+    other = client.post("/v1/publisher/invitations", headers={
+        **basic(keys.write), "Origin": "https://evil.example"}, json={
+        "campaign": "test-drive", "anonymousId": "pub-2", "context": SELECTED})
+    assert (other.status_code, other.json()["error"]["code"]) == (403, "origin_not_allowed")
+    assert report(client, keys)["impressions"] == 1
+    script = client.get("/publisher/tag.js")
+    assert script.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert "/v1/publisher/invitations" in script.text
