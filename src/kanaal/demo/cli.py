@@ -65,6 +65,8 @@ def demo(
     typer.echo(_banner(base, data, speed, data_dir))
     try:
         server.run()  # handles Ctrl-C: stops accepting, finishes requests, runs shutdown
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it handled; the shutdown is already done
     finally:
         driver.close()
         typer.echo("demo stopped")
