@@ -9,7 +9,7 @@ mark must go once the engine meets it (strict: an unexpected pass fails the run)
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import pytest
 from sqlalchemy import func, select
@@ -51,7 +51,7 @@ MISSES: dict[tuple[str, str], str] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _run(name: str) -> RunResult:
     return run_scenario(load_scenario(name).window(12, 18))
 
