@@ -250,9 +250,13 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    """Debian's Chromium driven by Playwright (never a downloaded browser).
+
+    Module scope on purpose: Playwright's sync API keeps an event loop marked as running in
+    its thread, so while it lives `asyncio.run()` fails in every other test of that worker.
+    """
     executable = shutil.which("chromium")
     if executable is None:
         unavailable("Chromium", "`chromium` is not on PATH (apt-get install -y chromium)")
