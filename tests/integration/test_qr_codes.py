@@ -106,6 +106,8 @@ def test_a_new_scanner_gets_an_anonymous_id_cookie(
     assert f"kanaal_aid={scan['anonymous_id']};" in response.headers["set-cookie"]
     assert scan["anonymous_id"].startswith("aid_")
     assert scan["decision_id"] is not None
+    # Nothing viewed online: the engine proposes nothing for a first-time scanner
+    assert (scan["action"], scan["offer_code"]) == ("none", None)
 
 
 def test_an_in_store_scan_of_a_product_viewed_online_raises_a_hot_prospect_alert(

@@ -45,7 +45,9 @@ border:1px solid #e2c56d}
 {% if p.scan and p.scan.action != "none" %}
 <section class="action" data-action="{{ p.scan.action }}">
 <strong>{{ action_text }}</strong>{% if p.scan.action_message %}
-<span>{{ p.scan.action_message }}</span>{% endif %}
+<span>{{ p.scan.action_message }}</span>{% endif %}{% if p.scan.offer_code %}
+<p>Show this code at the till: <code class="offer-code">{{ p.scan.offer_code }}</code></p>
+{% endif %}
 </section>{% endif %}
 </main></body></html>
 """

@@ -45,6 +45,7 @@ class ScanOut(BaseModel):
     decision_id: str | None
     action: str
     action_message: str | None
+    offer_code: str | None
     scanned_at: datetime
 
 

@@ -134,6 +134,7 @@ def scan(ctx: AppContext, token: str, *, cookie: str | None) -> tuple[str, str]:
                           anonymous_id=anonymous_id,
                           decision_id=decision and decision["decision_id"],
                           action=action["type"], action_message=action.get("message"),
+                          offer_code=action.get("offer_code"),
                           scanned_at=ctx.clock.now())
     return product_page_path(code.sku, code.store_id, scan_id), anonymous_id
 

@@ -34,6 +34,7 @@ qr_scans = Table(
     Column("decision_id", String(40), nullable=True),
     Column("action", String(40), nullable=False),
     Column("action_message", String(500), nullable=True),
+    Column("offer_code", String(40), nullable=True),
     Column("scanned_at", UtcDateTime, nullable=False),
 )
 
