@@ -162,8 +162,9 @@ def test_the_tag_invites_only_with_capacity_and_books_with_an_emailed_confirmati
         "Ann de Vries", "ann@example.com", "2026-01-06T10:00:00+00:00")
     assert (mail["To"], mail["Subject"]) == (
         "ann@example.com", "Appointment confirmed: Test drive the Volta EV")
-    assert "When:  Tuesday 06 January 2026, 10:00-11:00 UTC" in mail.get_payload(
-        decode=True).decode()
+    text = mail.get_payload(decode=True)
+    assert isinstance(text, bytes)
+    assert "When:  Tuesday 06 January 2026, 10:00-11:00 UTC" in text.decode()
     figures = service.report(ctx, "test-drive")
     assert (figures["impressions"], figures["clicks"], figures["contacts"],
             figures["appointments"]) == (1, 1, 1, 1)

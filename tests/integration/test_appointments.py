@@ -101,7 +101,9 @@ def test_booking_a_free_slot_sends_the_confirmation_over_smtp(
     [mail] = inbox[0].messages
     assert (mail["To"], mail["From"]) == ("ann@example.com", "Volta <drive@example.com>")
     assert mail["Subject"] == "Appointment confirmed: Test drive the Volta EV"
-    text = mail.get_payload(decode=True).decode()
+    payload = mail.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    text = payload.decode()
     assert "When:  Tuesday 06 January 2026, 10:00-11:00 UTC" in text
     assert f"Reference: {booked['id']}" in text
     after = appointments.free_slots(mail_ctx, "test-drive",

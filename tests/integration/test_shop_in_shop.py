@@ -157,7 +157,8 @@ def test_an_unknown_brand_is_refused_everywhere_and_nothing_is_stored(
 def test_bad_brand_sections_are_refused(ctx: AppContext, client: TestClient, keys: Keys) -> None:
     retailer(ctx)
     make_channel(ctx, "webshop", kind="web")
-    cases = [({"primary_colour": "#12345g"}, 422, "invalid_colour"),
+    cases: list[tuple[dict[str, Any], int, str]] = [
+             ({"primary_colour": "#12345g"}, 422, "invalid_colour"),
              ({"channel": "webshop"}, 422, "not_shop_in_shop"),
              ({"question_queue": "sales-callbacks"}, 422, "queue_not_for_brand"),
              ({"skus": ["ZAP-WALLBOX"]}, 422, "sku_of_other_brand"),
