@@ -170,3 +170,17 @@ def test_bad_brand_sections_are_refused(ctx: AppContext, client: TestClient, key
     again = create(client, keys)
     assert (again.status_code, again.json()["error"]["code"]) == (409, "brand_exists")
     assert count(ctx) == (1, 0, 0)
+
+
+def test_a_retried_order_with_the_same_idempotency_key_places_one_order(
+    ctx: AppContext, client: TestClient, keys: Keys
+) -> None:
+    retailer(ctx)
+    create(client, keys)
+    body = {"sku": "VOLTA-CABLE", "quantity": 1, "email": "ann@example.com"}
+    headers = {**basic(keys.write), "Idempotency-Key": "order-7f3a"}
+    first = client.post("/v1/shop-in-shop/volta/orders", headers=headers, json=body)
+    again = client.post("/v1/shop-in-shop/volta/orders", headers=headers, json=body)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json()["id"] == again.json()["id"]
+    assert count(ctx) == (1, 0, 1)
