@@ -75,3 +75,26 @@ def test_demo_dashboard_updates_live_and_ctrl_c_stops_it(browser: Any, tmp_path:
     assert process.returncode == 0, text
     assert f"{base}/dashboard#key=" in text
     assert "demo stopped" in text
+
+
+@pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
+def test_demo_seed_runs_once_and_is_reused(ctx: Any) -> None:
+    from kanaal.contact_center.agents import list_agents
+    from kanaal.contact_center.capacity import list_queues
+    from kanaal.demo.seed import seed
+    from kanaal.inventory.service import list_locations, stock_levels
+
+    first = seed(ctx)
+    again = seed(ctx)
+    assert again == first
+    assert first["products"] == 200
+    assert sorted(q.name for q in list_queues(ctx)) == ["chat", "sales"]
+    agents = list_agents(ctx)
+    assert len(agents) == 12
+    assert sum(1 for a in agents if "sales" in a.skills) == 9
+    assert sorted(loc.kind for loc in list_locations(ctx)) == [
+        "store", "store", "store", "warehouse"]
+    assert sum(level.on_hand for level in stock_levels(ctx, "DEMO-TV-001")) == 20 + 3 * 2
+    path = ctx.settings.data_dir / "demo-keys.json"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert set(json.loads(path.read_text())["keys"]) == {"web_write", "read", "admin"}

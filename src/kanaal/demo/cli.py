@@ -80,6 +80,7 @@ def _banner(base: str, data: dict, speed: float, data_dir: Path) -> str:
         f"  agent desk:  {base}/desk  (agent1@demo.test .. agent12@demo.test, "
         f"password {data['agent_password']})",
         f"  demo shop:   {base}/demo/shop",
+        f"  catalog:     {data.get('products', 0)} products, a warehouse and three stores",
         f"  API docs:    {base}/docs",
         f"  keys:        web write {keys['web_write']}",
         f"               read {keys['read']}",

@@ -45,8 +45,48 @@ def seed(ctx: AppContext) -> dict[str, Any]:
         agent = create_agent(ctx, name=f"Demo Agent {n + 1}", email=f"agent{n + 1}@demo.test",
                              password=AGENT_PASSWORD, skills=[skill])
         agents.append({"id": agent.id, "email": agent.email, "skill": skill})
-    data = {"keys": keys, "agents": agents, "agent_password": AGENT_PASSWORD}
+    data = {"keys": keys, "agents": agents, "agent_password": AGENT_PASSWORD,
+            **_catalog(ctx)}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
     return data
+
+
+CATEGORIES = (("tv", "Television", 420), ("laptop", "Laptop", 650), ("phone", "Smartphone", 380),
+              ("headphones", "Headphones", 90), ("speaker", "Speaker", 120))
+STORES = (("Demo Warehouse Utrecht", "warehouse", 52.09, 5.12),
+          ("Demo Store Amsterdam", "store", 52.37, 4.90),
+          ("Demo Store Rotterdam", "store", 51.92, 4.48),
+          ("Demo Store Eindhoven", "store", 51.44, 5.47))
+PRODUCTS = 200
+
+
+def _catalog(ctx: AppContext) -> dict[str, Any]:
+    """About 200 products (cost prices), a warehouse and three stores with stock."""
+    from decimal import Decimal
+
+    from kanaal.catalog.schemas import ProductIn
+    from kanaal.catalog.service import create_product
+    from kanaal.inventory.service import create_location, set_stock
+
+    locations = [create_location(ctx, name=name, kind=kind, latitude=lat, longitude=lon,
+                                 address=f"{name}, Nederland").id
+                 for name, kind, lat, lon in STORES]
+    skus = []
+    for n in range(PRODUCTS):
+        slug, title, cost = CATEGORIES[n % len(CATEGORIES)]
+        sku = f"DEMO-{slug.upper()}-{n + 1:03d}"
+        fields = ProductIn.model_validate({
+            "handle": f"demo-{slug}-{n + 1:03d}", "title": f"{title} {n + 1:03d}",
+            "brand": "Kanaal Demo" if n % 10 else "Brand Shop",
+            "variants": [{"sku": sku, "title": f"{title} {n + 1:03d}",
+                          "cost_price": str(Decimal(cost) + n % 7 * 10), "currency": "EUR"}],
+        }).model_dump()
+        create_product(ctx, fields)
+        set_stock(ctx, sku=sku, location_id=locations[0], on_hand=20 + n % 30)
+        if n < 30:
+            for store_id in locations[1:]:
+                set_stock(ctx, sku=sku, location_id=store_id, on_hand=2 + n % 4)
+        skus.append(sku)
+    return {"locations": locations, "products": len(skus)}
