@@ -6,12 +6,12 @@
   var key = new URLSearchParams(window.location.hash.slice(1)).get("key");
   var status = document.getElementById("dash-status");
   var updates = 0;
-  var layout = function (id) {
-    return { title: { text: document.getElementById(id).dataset.title },
-             margin: { t: 40, r: 10, b: 40, l: 40 }, barmode: "stack", height: 300 };
+  var layout = function () {
+    return { margin: { t: 10, r: 10, b: 60, l: 40 }, barmode: "stack", height: 300,
+             legend: { orientation: "h" } };
   };
   var draw = function (id, traces) {
-    window.Plotly.react(id, traces, layout(id), { displayModeBar: false, responsive: true });
+    window.Plotly.react(id, traces, layout(), { displayModeBar: false, responsive: true });
   };
   var render = function (d) {
     var queues = d.queues.map(function (q) { return q.queue; });
