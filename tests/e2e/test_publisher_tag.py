@@ -1,6 +1,7 @@
 """Must show: the publisher tag on a publisher's page served from another origin (Chromium).
 
-The invitation shows only while the campaign's queue has a free agent; booking an appointment
+The invitation shows only while the campaign's queue has a free agent (not before an agent is
+free, not after they went busy); booking an appointment
 from it stores the appointment and a real SMTP server (aiosmtpd) receives the confirmation.
 """
 
@@ -90,7 +91,7 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
     controller.stop()
 
 
-def wait_for_mail(inbox: Inbox, seconds: float = 15.0) -> Message:
+def wait_for_mail(inbox: Inbox, seconds: float = 30.0) -> Message:
     """The first message the SMTP server receives (the outbox worker delivers it)."""
     deadline = time.monotonic() + seconds
     while not inbox.messages and time.monotonic() < deadline:
@@ -153,6 +154,12 @@ def test_the_tag_invites_only_with_capacity_and_books_with_an_emailed_confirmati
                     "ann@example.com.")
                 if ctx.db.is_sqlite:
                     page.screenshot(path=str(SCREENSHOTS / "publisher-booked.png"))
+                # The agent goes on a call: the next page view gets no invitation
+                cc.set_agent_state(ctx, agent.id, "busy")
+                page.reload()
+                page.wait_for_function("window.kanaalInvitation !== undefined")
+                assert page.evaluate("window.kanaalInvitation.reason") == "no_capacity"
+                assert page.locator("[data-kanaal-invitation]").count() == 0
             finally:
                 context.close()
             assert errors == []
