@@ -67,3 +67,21 @@ def test_without_a_cache_every_decision_reads_the_timeline(ctx: AppContext) -> N
     assert action(ctx) == "none"
     browse_online(ctx)
     assert action(ctx) == "hot_prospect_alert"
+
+
+def test_events_through_intake_reach_a_running_engine_at_once(
+    ctx: AppContext, make_client: Any, keys: Any
+) -> None:
+    import base64
+
+    configured(ctx, 300.0)
+    client = make_client(ctx)
+    basic = {"Authorization": "Basic " + base64.b64encode(f"{keys.write}:".encode()).decode()}
+    assert action(ctx) == "none"  # caches "no customer yet" for five minutes
+    response = client.post("/v1/track", headers=basic, json={
+        "anonymousId": "anon-9", "event": "Product Viewed",
+        "properties": {"sku": "TV-55", "price": "1300"},
+    })
+    assert response.status_code == 200
+    # Intake announced the visitor, so the engine does not wait out its cache.
+    assert action(ctx) == "hot_prospect_alert"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import threading
 import zlib
 from contextlib import AbstractContextManager, nullcontext
@@ -45,6 +46,9 @@ from kanaal.customers.normalize import make_identity
 
 _CHANNELS = frozenset(kind.value for kind in ChannelKind)
 _ATTEMPTS = 5
+log = logging.getLogger(__name__)
+# Live channel announcing customers whose timeline or identities just changed.
+CHANGED_CHANNEL = "customers.changed"
 
 
 def decode_body(raw: bytes, content_encoding: str | None) -> bytes:
@@ -155,11 +159,32 @@ def ingest(ctx: AppContext, events: list[IncomingEvent]) -> IngestReport:
             # SQLite has one writer at a time and its busy handler sleeps with back-off;
             # queueing this process's writers on a lock hands over without those sleeps.
             with _sqlite_writer(ctx):
-                return ctx.db.run(lambda session: ingest_in(session, ctx, events))
+                report = ctx.db.run(lambda session: ingest_in(session, ctx, events))
         except (StaleGraph, IntegrityError):
             if attempt == _ATTEMPTS:
                 raise
+            continue
+        announce(ctx, events, report)
+        return report
     raise AssertionError("unreachable")
+
+
+def announce(ctx: AppContext, events: list[IncomingEvent], report: IngestReport) -> None:
+    """Tell every worker which customers and visitor ids just changed (after commit), so
+    caches of timelines and identity lookups can drop them at once. Best effort."""
+    customers = sorted({cid for cid in report.customer_ids if cid})
+    visitors = sorted({
+        (identity.type, identity.value)
+        for event in events for identity in event.identities
+        if identity.type in (USER_ID, ANONYMOUS_ID)
+    })
+    if not customers and not visitors:
+        return
+    try:
+        ctx.live.publish(CHANGED_CHANNEL, {"customers": customers,
+                                           "identities": [list(v) for v in visitors]})
+    except Exception:  # noqa: BLE001 - the events are stored; caches expire on their own
+        log.warning("could not announce changed customers", exc_info=True)
 
 
 def _ingest_nested(session: Session, ctx: AppContext, event: IncomingEvent) -> IngestReport:

@@ -104,6 +104,17 @@ async def model_worker(ctx: AppContext, stop: asyncio.Event) -> None:
 workers = [log_worker, attribution_worker, model_worker]
 
 
+def on_startup(ctx: AppContext) -> None:
+    """Drop cached reads as soon as intake announces that a customer changed."""
+    from kanaal.collect.service import CHANGED_CHANNEL
+
+    reads = service.runtime(ctx).reads
+    ctx.state["decisions.read_cache_listener"] = ctx.live.subscribe(CHANGED_CHANNEL, reads.forget)
+
+
 def on_shutdown(ctx: AppContext) -> None:
-    """Write every decision still queued."""
+    """Write every decision still queued; stop listening for intake announcements."""
+    stop_listening = ctx.state.pop("decisions.read_cache_listener", None)
+    if stop_listening is not None:
+        stop_listening()
     service.runtime(ctx).log.flush(ctx.db)

@@ -68,6 +68,11 @@ class TtlCache(Generic[K, V]):
             fresh = dict(keep)
         self._entries = fresh
 
+    def discard(self, key: K) -> None:
+        """Forget one entry (its source changed)."""
+        with self._lock:
+            self._entries.pop(key, None)
+
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
@@ -113,3 +118,10 @@ class ReadCache:
         self.identities: TtlCache[tuple[str, str], str | None] = TtlCache(ttl, max_entries)
         self.timelines: TtlCache[str, list[dict[str, Any]]] = TtlCache(ttl, max_entries)
         self.margins: TtlCache[MarginKey, Margin] = TtlCache(ttl, max_entries)
+
+    def forget(self, message: dict[str, Any]) -> None:
+        """Drop what an intake announcement says changed (see collect's CHANGED_CHANNEL)."""
+        for customer_id in message.get("customers", []):
+            self.timelines.discard(customer_id)
+        for kind, value in message.get("identities", []):
+            self.identities.discard((kind, value))
