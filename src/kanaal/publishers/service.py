@@ -74,14 +74,14 @@ def create_campaign(ctx: AppContext, fields: dict[str, Any]) -> Campaign:
                 raise InvalidInput(f"queue {channel.queue!r} takes {queue.channel.value}, "
                                    f"not {channel.type}", code="queue_channel_mismatch")
         if campaign.calendar is not None:
-            _check_resource(session, ctx, campaign.calendar)
+            _check_resource(session, campaign.calendar)
         if store.find_campaign(session, campaign.handle) is not None:
             raise Conflict(f"campaign {campaign.handle!r} exists", code="campaign_exists")
         store.insert_campaign(session, campaign)
     return campaign
 
 
-def _check_resource(session: Any, ctx: AppContext, calendar: Calendar) -> None:
+def _check_resource(session: Any, calendar: Calendar) -> None:
     from kanaal.inventory.service import get_location_in
 
     if calendar.resource_kind == "store":
@@ -90,7 +90,6 @@ def _check_resource(session: Any, ctx: AppContext, calendar: Calendar) -> None:
             raise InvalidInput("a store calendar needs a store", code="not_a_store")
     else:
         contact_center.get_agent_in(session, calendar.resource_id)
-    del ctx
 
 
 def get_campaign(ctx: AppContext, ref: str) -> Campaign:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from kanaal.stores.domain import (
 )
 
 SOURCE = "stores"
+log = logging.getLogger("kanaal.stores")
 
 
 def store_location(ctx: AppContext, store_id: str) -> Location:
@@ -151,8 +153,10 @@ def _ask_engine(ctx: AppContext, code: QrCode, anonymous_id: str) -> dict[str, A
     try:
         return make_decision(ctx, {"anonymousId": anonymous_id, "channel": "store",
                                    "context": context})
-    except DomainError:
+    except DomainError as exc:
         # The scan itself must still work (e.g. the engine refuses this store's context).
+        log.warning("the engine refused a scan of %s in %s: %s", code.sku, code.store_id,
+                    exc.code)
         return None
 
 
