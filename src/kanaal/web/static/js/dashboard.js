@@ -8,7 +8,9 @@
   var updates = 0;
   var layout = function () {
     return { margin: { t: 10, r: 10, b: 60, l: 40 }, barmode: "stack", height: 300,
-             legend: { orientation: "h" } };
+             showlegend: true,
+             legend: { x: 0.99, xanchor: "right", y: 0.99, yanchor: "top",
+                       bgcolor: "rgba(255,255,255,0.8)" } };
   };
   var draw = function (id, traces) {
     window.Plotly.react(id, traces, layout(), { displayModeBar: false, responsive: true });
