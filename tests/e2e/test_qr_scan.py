@@ -29,12 +29,8 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 
 
 def configure(ctx: AppContext, keys: Keys) -> str:
-    """The demo shop's OLED TV in the catalog, sold in the Amsterdam store; exact decisions
-    that read the timeline afresh."""
-    # The engine serves timelines from a per-worker cache for decisions.read_cache_seconds;
-    # the shop page's own decision would otherwise hide the view from a scan seconds later.
-    ctx.business["decisions"] = {"explore": False, "experiment": {"holdout_share": 0.0},
-                                 "read_cache_seconds": 0}
+    """The demo shop's OLED TV in the catalog, sold in the Amsterdam store; exact decisions."""
+    ctx.business["decisions"] = {"explore": False, "experiment": {"holdout_share": 0.0}}
     ctx.business["touchpoints"] = {"demo_write_key": keys.write}
     make_variant(ctx, "TV-OLED-65", cost_price="1200.00", brand="Vision")
     amsterdam = make_location(ctx, "Store Amsterdam", kind="store")
