@@ -36,7 +36,8 @@ def test_scenarios_differ_where_they_say() -> None:
     assert (peak.visitors, normal.visitors) == (12000, 6000)
     assert load_scenario("low_margin").margin_rate == 0.12
     assert load_scenario("high_upsell").upsell_share == 0.40
-    assert max(load_scenario("understaffed").queue("phone").staffing) == 8  # type: ignore[union-attr]
+    phone = load_scenario("understaffed").queue("phone")
+    assert phone is not None and max(phone.staffing) == 8
     assert load_scenario("cold_start").days == 3
 
 
