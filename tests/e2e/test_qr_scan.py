@@ -17,6 +17,7 @@ import pytest
 from kanaal.app import create_app
 from kanaal.contact_center import service as cc
 from kanaal.core.context import AppContext
+from kanaal.stores import images
 from kanaal.stores import service as stores
 from tests.conftest import Keys, bearer
 from tests.support.catalog import list_variant, make_channel, make_variant
@@ -152,5 +153,10 @@ def test_the_printable_sheet_is_rendered_for_the_docs(ctx: AppContext) -> None:
     assert png[:4] == b"\x89PNG"
     assert pdf[:5] == b"%PDF-"
     if ctx.db.is_sqlite:
+        # Tokens are random; the documentation sheet uses fixed ones so it changes only with
+        # the layout.
+        codes = sorted(stores.list_codes(ctx, store_id), key=lambda c: c.sku)
+        items = [images.SheetItem(url=f"https://kanaal.example/q/DEMO{n:08d}", title=c.label,
+                                  subtitle=c.sku) for n, c in enumerate(codes)]
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        (SCREENSHOTS / "qr-sheet.png").write_bytes(png)
+        (SCREENSHOTS / "qr-sheet.png").write_bytes(images.sheet_png("Store Amsterdam", items))

@@ -69,6 +69,12 @@ def get_code(ctx: AppContext, token: str) -> QrCode:
     return code
 
 
+def list_codes(ctx: AppContext, store_id: str) -> list[QrCode]:
+    """A store's codes in sheet order."""
+    with ctx.db.reader() as session:
+        return store.codes_of_store(session, store_id)
+
+
 def code_json(ctx: AppContext, code: QrCode) -> dict[str, Any]:
     """A code as the API shows it, with its short link and image URLs."""
     base = ctx.settings.public_base_url.rstrip("/")
