@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from kanaal.app import create_app
 from kanaal.core.context import AppContext
@@ -153,7 +154,9 @@ def test_signing_in_works_with_the_keyboard_alone_and_a_wrong_password_is_explai
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         try:
             page.goto(f"{base}/desk/login")
-            page.keyboard.type(EMAIL)  # the e-mail field has focus on arrival
+            # The e-mail field takes focus on arrival (autofocus); wait for it under load.
+            expect(page.get_by_label("Email")).to_be_focused()
+            page.keyboard.type(EMAIL)
             page.keyboard.press("Tab")
             page.keyboard.type("not the password")
             page.keyboard.press("Enter")
