@@ -64,3 +64,11 @@ def test_page_and_plotly_come_from_this_server(client: TestClient) -> None:
     assert script.headers["content-type"].startswith("text/javascript")
     assert "plotly.js v" in script.text[:2000]
     assert client.get("/static/js/dashboard.js").status_code == 200
+
+
+def test_the_dashboard_links_its_analytics_section(client: TestClient, keys: Keys) -> None:
+    page = client.get("/dashboard")
+    assert '<a href="/analytics">Analytics</a>' in page.text
+    analytics = client.get("/analytics", headers={"Authorization": f"Bearer {keys.read}"})
+    assert analytics.status_code == 200
+    assert "<h2>Experiments</h2>" in analytics.text
