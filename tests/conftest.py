@@ -238,6 +238,18 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+# ---------------------------------------------------------------- mail
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Any, int]]:
+    """A real SMTP server (aiosmtpd) for the test: its inbox and port."""
+    from tests.support.smtp import smtp_server
+
+    with smtp_server() as found:
+        yield found
+
+
 # ---------------------------------------------------------------- browser
 
 CHROMIUM_FLAGS = [

@@ -11,14 +11,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from kanaal.app import create_app
 from kanaal.config import Settings
@@ -30,6 +28,7 @@ from kanaal.publishers import appointments, service
 from tests.conftest import issue_test_keys
 from tests.integration.test_publisher_campaigns import campaign_body, world
 from tests.support.server import free_port, live_server
+from tests.support.smtp import Inbox
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>AutoWeek</title>
@@ -42,17 +41,6 @@ The ride is quiet, the seats are firm and the software is fast.</p>
 <script src="{kanaal}/publisher/tag.js" async data-campaign="test-drive" data-key="{key}"
  data-segment="in-market-ev" data-score="0.8" data-page-type="review"></script>
 </body></html>"""
-
-
-class Inbox:
-    """Collects what the SMTP server receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
 
 
 @contextmanager
@@ -79,16 +67,6 @@ def publisher_site(html: str) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
 
 
 def wait_for_mail(inbox: Inbox, seconds: float = 30.0) -> Message:

@@ -6,12 +6,9 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime
-from email import message_from_bytes
-from email.message import Message
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from kanaal.config import Settings
@@ -23,30 +20,9 @@ from kanaal.core.outbox import OutboxDispatcher, outbox_messages
 from kanaal.marketing.delivery import EmailSender
 from kanaal.publishers import appointments, service, store
 from tests.integration.test_publisher_campaigns import campaign_body, world
-from tests.support.server import free_port
+from tests.support.smtp import Inbox
 
 TUESDAY_10 = "2026-01-06T10:00:00+00:00"
-
-
-class Inbox:
-    """Collects what the SMTP server receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
 
 
 @pytest.fixture

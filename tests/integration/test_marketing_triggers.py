@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import Message
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -24,7 +21,7 @@ from kanaal.marketing.delivery import EmailSender
 from kanaal.marketing.triggers import create_trigger, run_due
 from tests.conftest import Keys, bearer
 from tests.support.marketing import consume, track
-from tests.support.server import free_port
+from tests.support.smtp import Inbox
 
 CART = {
     "name": "abandoned cart",
@@ -39,27 +36,6 @@ CART = {
     },
 }
 CONSENTING = {"first_name": "Ann", "consent": {"email": True}}
-
-
-class Inbox:
-    """Collects what the SMTP server receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
 
 
 @pytest.fixture
