@@ -49,7 +49,9 @@ def test_events_queued_when_the_page_is_left_leave_with_a_beacon(
         assert errors == []
         # The event arrived, and not through fetch(): the beacon carried it
         assert "Newsletter Viewed" in events_of(api, keys, anonymous_id)
-        assert len(fetched) == 2
+        # fetch() carried the page views (how many batches depends on timing), never the
+        # event queued at unload
+        assert fetched
         assert not any("Newsletter Viewed" in body for body in fetched)
 
 
