@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query, Response
 
 from kanaal.core.http import AnyKey, Ctx, ReadKey, WriteKey
 from kanaal.publishers import appointments, service
-from kanaal.publishers.cors import PublisherCors
 from kanaal.publishers.domain import Campaign
 from kanaal.publishers.schemas import (
     AppointmentIn,
@@ -27,7 +26,6 @@ from kanaal.publishers.schemas import (
 
 TAG = Path(__file__).parent / "static" / "tag.js"
 router = APIRouter(tags=["publishers"])
-middleware = [PublisherCors]
 
 
 def _out(c: Campaign) -> dict[str, Any]:

@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 
 LANGUAGES = ("en", "nl")
 MAX_PAGES = 10
-# Paths a shop's pages call from the browser: event intake, decisions, widgets and chat.
-BROWSER_PREFIXES = ("/v1/decisions", "/v1/touchpoints/", "/v1/chat/")
+# Paths pages call from the visitor's browser: event intake, decisions, widgets, chat, and the
+# publisher tag's invitations and bookings.
+BROWSER_PREFIXES = ("/v1/decisions", "/v1/touchpoints/", "/v1/chat/", "/v1/publisher/")
 BROWSER_PATHS = frozenset(f"/v1/{kind}" for kind in (
     "identify", "track", "page", "screen", "group", "alias", "batch"))
 ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key"
