@@ -34,7 +34,8 @@ DEFAULT_ACTIONS: dict[str, frozenset[ActionType]] = {
     # A chat starts the dialogue; a qualified prospect is handed over to phone or store.
     "chat": frozenset({_A.CALL_NOW, _A.CALLBACK_OFFER, _A.STORE_APPOINTMENT, _A.OFFER}),
     # Pretargeting: invite early in orientation to book e.g. a test drive by phone.
-    "publisher": frozenset({_A.SHOW_PHONE, _A.CALLBACK_OFFER, _A.STORE_APPOINTMENT}),
+    "publisher": frozenset({_A.SHOW_PHONE, _A.CALLBACK_OFFER, _A.CHAT_INVITE,
+                            _A.STORE_APPOINTMENT}),
     "shop_in_shop": frozenset({_A.SHOW_PHONE, _A.CALL_NOW, _A.CALLBACK_OFFER, _A.CHAT_INVITE}),
 }
 
