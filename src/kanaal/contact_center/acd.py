@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from kanaal.contact_center.domain import E164_RE, check_e164
 from kanaal.core.errors import InvalidInput, Unauthenticated
 
 EVENT_TYPES = frozenset(
@@ -41,6 +42,11 @@ class AcdEvent:
     outcome: str | None = None
     sale_value: Decimal | None = None
     quote: Decimal | None = None
+    # The number the caller dialed (DNIS) in E.164: which tracked number the call came in on.
+    dialed_number: str | None = None
+    # How long the caller waited, when the ACD says so on call.answered (else Kanaal measures
+    # it from call.queued).
+    wait_seconds: float | None = None
 
     @property
     def has_agent(self) -> bool:
@@ -125,6 +131,19 @@ def _money(payload: dict[str, Any], key: str) -> Decimal | None:
     return amount
 
 
+def _dialed(payload: dict[str, Any]) -> str | None:
+    """`dialed_number` (or its alias `to`) in E.164, else InvalidInput naming the field."""
+    key = "dialed_number" if payload.get("dialed_number") is not None else "to"
+    value = _text(payload, key, limit=40)
+    if value is None:
+        return None
+    try:
+        return check_e164(value, key)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, code="invalid_acd_event",
+                           details=[{"loc": [key]}]) from exc
+
+
 def parse_generic(payload: dict[str, Any]) -> AcdEvent:
     """Validate Kanaal's generic ACD event (see docs/contact-center.md)."""
     event_id, kind = _text(payload, "id"), _text(payload, "type")
@@ -144,6 +163,7 @@ def parse_generic(payload: dict[str, Any]) -> AcdEvent:
         phone=_text(payload, "phone", limit=40), customer_id=_text(payload, "customer_id"),
         handle_seconds=_number(payload, "handle_seconds"), outcome=_text(payload, "outcome"),
         sale_value=_money(payload, "sale_value"), quote=_money(payload, "quote"),
+        dialed_number=_dialed(payload), wait_seconds=_number(payload, "wait_seconds"),
     )
     _require(event)
     return event
@@ -194,12 +214,16 @@ def from_twilio(payload: dict[str, Any]) -> AcdEvent | None:
         return parse_generic({**common, "type": "agent.state", "agent_external_id": worker,
                               "state": TWILIO_ACTIVITY[activity]})
     call = {"call_id": payload.get("TaskSid"), "queue": payload.get("TaskQueueName"),
-            "phone": attributes.get("from") or attributes.get("caller")}
+            "phone": attributes.get("from") or attributes.get("caller"),
+            "dialed_number": platform_number(attributes.get("to") or attributes.get("called"))}
     if kind == "task.created":
         return parse_generic({**common, **call, "type": "call.queued"})
     if kind == "reservation.accepted":
+        # TaskAge is the task's age when the worker accepted it: the caller's wait.
+        age = str(payload.get("TaskAge") or "")
         return parse_generic({**common, **call, "type": "call.answered",
-                              "agent_external_id": worker})
+                              "agent_external_id": worker,
+                              "wait_seconds": float(age) if age.isdigit() else None})
     if kind == "task.canceled":
         return parse_generic({**common, **call, "type": "call.abandoned"})
     if kind == "task.completed":
@@ -208,6 +232,15 @@ def from_twilio(payload: dict[str, Any]) -> AcdEvent | None:
                               "outcome": attributes.get("outcome"),
                               "handle_seconds": float(age) if age.isdigit() else None})
     return None
+
+
+def platform_number(raw: Any) -> str | None:
+    """A platform's called number (`+3120...`, `tel:+3120...`) in E.164; None for SIP
+    addresses, client names or anything else that is not a phone number."""
+    if not isinstance(raw, str):
+        return None
+    compact = raw.strip().removeprefix("tel:").replace(" ", "").replace("-", "")
+    return compact if E164_RE.match(compact) else None
 
 
 def _attributes(raw: Any) -> dict[str, Any]:
@@ -265,7 +298,8 @@ def from_genesys(payload: dict[str, Any]) -> AcdEvent | None:
 
 def _genesys_conversation(common: dict[str, Any], conversation: str, phase: str,
                           body: dict[str, Any]) -> AcdEvent | None:
-    call = {"call_id": conversation, "queue": body.get("queueId"), "phone": body.get("ani")}
+    call = {"call_id": conversation, "queue": body.get("queueId"), "phone": body.get("ani"),
+            "dialed_number": platform_number(body.get("dnis"))}
     if phase == "acd.start":
         return parse_generic({**common, **call, "type": "call.queued"})
     if phase == "acd.end":

@@ -19,7 +19,14 @@ from kanaal.contact_center.acd import (
 )
 from kanaal.contact_center.agents import move_agent_in
 from kanaal.contact_center.capacity import after_change, change_waiting_in, record_arrival_in
-from kanaal.contact_center.domain import Agent, AgentState, Interaction, InteractionKind, Outcome
+from kanaal.contact_center.domain import (
+    Agent,
+    AgentState,
+    Interaction,
+    InteractionKind,
+    Outcome,
+    wait_between,
+)
 from kanaal.contact_center.interactions import finish_interaction_in, resolve_customer_in
 from kanaal.contact_center.timeline import currency, normalise_phone
 from kanaal.core.context import AppContext
@@ -109,9 +116,13 @@ def _apply(session: Session, ctx: AppContext, event: AcdEvent) -> dict[str, Any]
         return {"status": "applied", "agent_id": agent.id, "state": state.value}
     if event.type == "call.queued":
         record_arrival_in(session, ctx, event.queue or "", waiting_delta=1)
+        store.remember_queued_call(session, call_id=event.call_id or "",
+                                   queue=_queue_name(session, event.queue) or "",
+                                   dialed_number=event.dialed_number, queued_at=ctx.clock.now())
         return {"status": "applied", "queue": event.queue, "call_id": event.call_id}
     if event.type == "call.abandoned":
         change_waiting_in(session, event.queue or "", -1)
+        store.take_queued_call(session, event.call_id or "")
         return {"status": "applied", "queue": event.queue, "call_id": event.call_id}
     if event.type == "call.answered":
         return _answered(session, ctx, event)
@@ -126,12 +137,20 @@ def _answered(session: Session, ctx: AppContext, event: AcdEvent) -> dict[str, A
         now = ctx.clock.now()
         identities = _phone_identity(ctx, event.phone)
         customer = resolve_customer_in(session, ctx, event.customer_id, identities)
+        queued = store.take_queued_call(session, event.call_id or "")
+        queued_at = None if queued is None else queued.queued_at
+        # The ACD's own figure wins (it saw the whole wait); else Kanaal's queued -> answered.
+        wait = event.wait_seconds if event.wait_seconds is not None else wait_between(
+            queued_at, now)
         existing = Interaction(
             id=ctx.ids.new("int"), kind=InteractionKind.CALL, agent_id=agent.id,
             customer_id=customer, queue=_queue_name(session, event.queue), callback_id=None,
             started_at=now, ended_at=None, handle_seconds=None, outcome=None, sale_value=None,
             upsell_value=None, quote=None, currency=currency(ctx), notes="",
             external_id=event.call_id, identities={} if customer else identities,
+            queued_at=queued_at, wait_seconds=wait,
+            dialed_number=event.dialed_number or (None if queued is None
+                                                  else queued.dialed_number),
         )
         store.insert_interaction(session, existing, created_at=now)
     move_agent_in(session, ctx, agent.id, AgentState.BUSY, force=True)

@@ -27,8 +27,10 @@ from kanaal.contact_center.schemas import (
     OutcomeIn,
     QueueIn,
     QueueOut,
+    QueueWaitOut,
     StateIn,
     TaskOut,
+    WaitsOut,
 )
 from kanaal.core.context import AppContext
 from kanaal.core.http import AdminKey, Ctx, IdempotencyKey, ReadKey, WriteKey
@@ -92,6 +94,15 @@ def capacity(ctx: Ctx, _key: ReadKey) -> CapacitySnapshotOut:
     snapshot = service.capacity_snapshot(ctx)
     return CapacitySnapshotOut(computed_at=service.snapshot_computed_at(ctx),
                                queues=[CapacityOut.of(cap) for cap in snapshot.values()])
+
+
+@router.get("/contact-center/waits", response_model=WaitsOut)
+def waits(ctx: Ctx, _key: ReadKey, window_minutes: Annotated[float, Query(
+        gt=0, le=1440, description="how far back answered contacts count")] = 15) -> WaitsOut:
+    """Actual waits (queued to answered) per queue: answered, mean and 90th percentile."""
+    found = service.answered_wait(ctx, window_seconds=window_minutes * 60)
+    return WaitsOut(window_seconds=window_minutes * 60, queues=[
+        QueueWaitOut.model_validate({"queue": name, **figures}) for name, figures in found.items()])
 
 
 @router.post("/callbacks", status_code=status.HTTP_201_CREATED, response_model=CallbackOut)

@@ -18,6 +18,7 @@ from kanaal.contact_center.domain import (
     Interaction,
     InteractionKind,
     QueueChannel,
+    wait_between,
 )
 from kanaal.contact_center.timeline import (
     check_context,
@@ -187,7 +188,9 @@ def accept_next_callback(ctx: AppContext, agent_id: str) -> Callback | None:
                 customer_id=callback.customer_id, queue=callback.queue, callback_id=callback.id,
                 started_at=now, ended_at=None, handle_seconds=None, outcome=None,
                 sale_value=None, upsell_value=None, quote=None, currency=currency(ctx),
-                notes="",
+                notes="", queued_at=callback.due_at,
+                # A callback waits from the moment it is due until an agent takes it.
+                wait_seconds=wait_between(callback.due_at, now),
             ), created_at=now)
             move_agent_in(session, ctx, agent.id, AgentState.BUSY)
             return store.find_callback(session, callback.id)

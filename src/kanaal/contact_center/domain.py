@@ -181,6 +181,12 @@ class Interaction:
     # Identities of the customer (e.g. {"phone": "+31..."}) used to stitch the timeline event
     # when the customer was not known yet.
     identities: dict[str, str] = field(default_factory=dict)
+    # When the customer joined the queue (None: not queued, e.g. an agent-started visit); the
+    # actual wait is started_at - queued_at, kept as wait_seconds for the dashboard.
+    queued_at: datetime | None = None
+    wait_seconds: float | None = None
+    # The number the customer dialed (DNIS, E.164): matches calls to a tracked number.
+    dialed_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,3 +385,32 @@ def check_outcome(
     if len(notes) > 10_000:
         raise InvalidInput("notes are limited to 10000 characters", code="notes_too_long")
     return OutcomeValues(kind, sale_value, upsell_value, quote, notes)
+
+
+E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def check_e164(value: str, field_name: str = "dialed_number") -> str:
+    """A phone number in E.164 (`+` and 7-15 digits); spaces, dots, dashes, brackets dropped."""
+    compact = re.sub(r"[\s().-]", "", value)
+    if not E164_RE.match(compact):
+        raise InvalidInput(f"{field_name} must be a phone number in E.164, like +31205550101",
+                           code="invalid_phone_number", details=[{"loc": [field_name]}])
+    return compact
+
+
+def wait_between(queued_at: datetime | None, answered_at: datetime) -> float | None:
+    """Seconds from joining the queue to being answered (None when not queued; never < 0)."""
+    if queued_at is None:
+        return None
+    return max(0.0, (answered_at - queued_at).total_seconds())
+
+
+def wait_summary(waits: list[float]) -> dict[str, float | int | None]:
+    """Answered count, mean and 90th percentile (nearest rank) of actual waits in seconds."""
+    if not waits:
+        return {"answered": 0, "mean_seconds": None, "p90_seconds": None}
+    ordered = sorted(waits)
+    rank = max(1, math.ceil(0.9 * len(ordered)))
+    return {"answered": len(ordered), "mean_seconds": round(sum(ordered) / len(ordered), 1),
+            "p90_seconds": round(ordered[rank - 1], 1)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,10 @@ from kanaal.contact_center.domain import (
     CallbackStatus,
     Interaction,
     InteractionKind,
+    check_e164,
     check_outcome,
+    wait_between,
+    wait_summary,
 )
 from kanaal.contact_center.timeline import (
     check_context,
@@ -49,10 +52,14 @@ def record_interaction(
     quote: Decimal | None = None,
     notes: str = "",
     started_at: datetime | None = None,
+    queued_at: datetime | None = None,
+    dialed_number: str | None = None,
 ) -> Interaction:
     """Open an interaction (its agent becomes busy), or log a finished one when `outcome` is set.
 
     A finished interaction runs from `started_at` to now and writes its timeline event at once.
+    `queued_at` (when the customer joined the queue) gives the actual wait until it started;
+    `dialed_number` (a call's DNIS, E.164) ties the call to a tracked number.
     """
     try:
         interaction_kind = InteractionKind(kind)
@@ -67,6 +74,14 @@ def record_interaction(
     if started_at is not None and values is None:
         raise InvalidInput("started_at is only for logging a finished interaction",
                            code="invalid_started_at")
+    begin = started_at or now
+    if queued_at is not None and (queued_at.tzinfo is None or queued_at > begin):
+        raise InvalidInput("queued_at must be a timezone-aware time not after the start",
+                           code="invalid_queued_at")
+    if dialed_number is not None:
+        if interaction_kind is not InteractionKind.CALL:
+            raise InvalidInput("only a call has a dialed number", code="invalid_dialed_number")
+        dialed_number = check_e164(dialed_number)
 
     known = _stitchable(ctx, identities)
 
@@ -74,13 +89,14 @@ def record_interaction(
         customer = resolve_customer_in(session, ctx, customer_id, known)
         if queue is not None:
             get_queue_in(session, queue)
-        begin = started_at or now
         interaction = Interaction(
             id=ctx.ids.new("int"), kind=interaction_kind, agent_id=agent_id,
             customer_id=customer, queue=queue, callback_id=None, started_at=begin, ended_at=None,
             handle_seconds=None, outcome=None, sale_value=None, upsell_value=None, quote=None,
             currency=currency(ctx), notes="", external_id=external_id,
             identities={} if customer is not None else known,
+            queued_at=queued_at, wait_seconds=wait_between(queued_at, begin),
+            dialed_number=dialed_number,
         )
         if agent_id is not None:
             agent = get_agent_in(session, agent_id)
@@ -271,3 +287,23 @@ def list_tasks(ctx: AppContext, *, status: str | None = "open", queue: str | Non
     with ctx.db.reader() as session:
         return store.select_tasks(session, status=status, queue=queue, store_id=store_id,
                                   limit=limit)
+
+
+def answered_wait(ctx: AppContext, *, window_seconds: float = 900.0
+                  ) -> dict[str, dict[str, float | int | None]]:
+    """Actual waits per queue over the last `window_seconds`: answered, mean and p90 seconds.
+
+    Every queue is listed; one with no answered contact in the window has no figures.
+    """
+    since = ctx.clock.now() - timedelta(seconds=window_seconds)
+    with ctx.db.reader() as session:
+        waits = store.answered_waits(session, since)
+        names = [r.name for r in store.all_queue_rows(session)]
+    return {name: wait_summary(waits.get(name, [])) for name in names}
+
+
+def calls_to_numbers(ctx: AppContext, numbers: list[str], *, since: datetime,
+                     until: datetime) -> list[Interaction]:
+    """Calls that dialed one of `numbers` (E.164) and were answered in [since, until]."""
+    with ctx.db.reader() as session:
+        return store.calls_to_numbers(session, numbers, since, until)

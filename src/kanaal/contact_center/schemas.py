@@ -124,6 +124,22 @@ class CapacitySnapshotOut(BaseModel):
     queues: list[CapacityOut]
 
 
+class QueueWaitOut(BaseModel):
+    """Actual waits of one queue's contacts answered in the window."""
+
+    queue: str
+    answered: int
+    mean_seconds: float | None
+    p90_seconds: float | None
+
+
+class WaitsOut(BaseModel):
+    """Actual (measured) waits per queue over a recent window."""
+
+    window_seconds: float
+    queues: list[QueueWaitOut]
+
+
 class CallbackIn(_Strict):
     """A callback request: now (no slot) or in a chosen future slot."""
 
@@ -194,6 +210,10 @@ class InteractionIn(_Strict):
     queue: str | None = Field(default=None, max_length=60)
     external_id: str | None = Field(default=None, max_length=120)
     started_at: AwareDatetime | None = None
+    queued_at: AwareDatetime | None = Field(
+        default=None, description="when the customer joined the queue (gives the actual wait)")
+    dialed_number: str | None = Field(default=None, max_length=40,
+                                      description="a call's dialed number (DNIS), E.164")
     outcome: str | None = None
     sale_value: Decimal | None = None
     upsell_value: Decimal | None = None
@@ -220,6 +240,9 @@ class InteractionOut(BaseModel):
     currency: str
     notes: str
     external_id: str | None
+    queued_at: datetime | None = None
+    wait_seconds: float | None = None
+    dialed_number: str | None = None
 
     @classmethod
     def of(cls, interaction: Interaction) -> InteractionOut:

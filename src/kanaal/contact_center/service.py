@@ -33,6 +33,8 @@ from kanaal.contact_center.capacity import (
 )
 from kanaal.contact_center.domain import Agent, Callback, Interaction, QueueCapacity
 from kanaal.contact_center.interactions import (
+    answered_wait,
+    calls_to_numbers,
     create_task,
     create_task_in,
     get_interaction,
@@ -50,9 +52,11 @@ __all__ = [
     "QueueCapacity",
     "accept_next_callback",
     "after_change",
+    "answered_wait",
     "authenticate_agent",
     "callback_message",
     "callback_not_reached",
+    "calls_to_numbers",
     "capacity_snapshot",
     "create_agent",
     "create_callback",

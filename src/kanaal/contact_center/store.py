@@ -113,6 +113,22 @@ interactions = Table(
     Column("notes", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("identities", JSON, nullable=True),
+    Column("queued_at", UtcDateTime, nullable=True),
+    Column("wait_seconds", Float, nullable=True),
+    Column("dialed_number", String(32), nullable=True),
+    Index("ix_cc_interactions_started_at", "started_at"),
+    Index("ix_cc_interactions_dialed_number", "dialed_number", "started_at"),
+)
+
+# Calls an ACD reported as queued and not yet answered or abandoned: when they joined the
+# queue (for the actual wait) and the number they dialed.
+queued_calls = Table(
+    "cc_queued_calls",
+    metadata,
+    Column("call_id", String(120), primary_key=True),
+    Column("queue", String(60), nullable=False),
+    Column("dialed_number", String(32), nullable=True),
+    Column("queued_at", UtcDateTime, nullable=False),
 )
 
 tasks = Table(
@@ -338,6 +354,7 @@ def interaction_from_row(row: Row[Any]) -> Interaction:
         sale_value=_dec(row.sale_value), upsell_value=_dec(row.upsell_value),
         quote=_dec(row.quote), currency=row.currency, notes=row.notes,
         external_id=row.external_id, identities=dict(row.identities or {}),
+        queued_at=row.queued_at, wait_seconds=row.wait_seconds, dialed_number=row.dialed_number,
     )
 
 
@@ -358,6 +375,8 @@ def insert_interaction(session: Session, interaction: Interaction, *, created_at
         sale_value=interaction.sale_value, upsell_value=interaction.upsell_value,
         quote=interaction.quote, currency=interaction.currency, notes=interaction.notes,
         identities=interaction.identities or None, created_at=created_at,
+        queued_at=interaction.queued_at, wait_seconds=interaction.wait_seconds,
+        dialed_number=interaction.dialed_number,
     ))
 
 
@@ -428,3 +447,47 @@ def event_seen(session: Session, event_id: str) -> bool:
     """True when an ACD event id was applied before."""
     found = session.execute(select(acd_events.c.event_id).where(acd_events.c.event_id == event_id))
     return found.first() is not None
+
+
+# ---------------------------------------------------------------- queued calls and waits
+
+
+def remember_queued_call(session: Session, *, call_id: str, queue: str,
+                         dialed_number: str | None, queued_at: datetime) -> None:
+    """Note when an ACD call joined its queue (a repeated call.queued keeps the first time)."""
+    exists = session.execute(select(queued_calls.c.call_id).where(
+        queued_calls.c.call_id == call_id)).first()
+    if exists is None:
+        session.execute(queued_calls.insert().values(
+            call_id=call_id, queue=queue, dialed_number=dialed_number, queued_at=queued_at))
+
+
+def take_queued_call(session: Session, call_id: str) -> Row[Any] | None:
+    """The queued call's row, removed: it was answered or abandoned."""
+    row = session.execute(select(queued_calls).where(queued_calls.c.call_id == call_id)).first()
+    if row is not None:
+        session.execute(queued_calls.delete().where(queued_calls.c.call_id == call_id))
+    return row
+
+
+def answered_waits(session: Session, since: datetime) -> dict[str, list[float]]:
+    """Actual waits (seconds) of interactions answered since `since`, per queue."""
+    rows = session.execute(select(interactions.c.queue, interactions.c.wait_seconds).where(
+        interactions.c.started_at >= since, interactions.c.wait_seconds.is_not(None),
+        interactions.c.queue.is_not(None)))
+    waits: dict[str, list[float]] = {}
+    for queue, wait in rows:
+        waits.setdefault(queue, []).append(float(wait))
+    return waits
+
+
+def calls_to_numbers(session: Session, numbers: list[str], since: datetime,
+                     until: datetime) -> list[Interaction]:
+    """Calls that dialed one of `numbers` and started in [since, until], oldest first."""
+    if not numbers:
+        return []
+    query = select(interactions).where(
+        interactions.c.kind == InteractionKind.CALL.value,
+        interactions.c.dialed_number.in_(numbers), interactions.c.started_at >= since,
+        interactions.c.started_at <= until).order_by(interactions.c.started_at, interactions.c.id)
+    return [interaction_from_row(r) for r in session.execute(query)]
