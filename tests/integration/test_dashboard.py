@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi.testclient import TestClient
 
+from kanaal.contact_center import service as cc
 from kanaal.contact_center.capacity import create_queue
 from kanaal.core.clock import ManualClock
 from kanaal.core.context import AppContext
@@ -72,3 +75,38 @@ def test_the_dashboard_links_its_analytics_section(client: TestClient, keys: Key
     analytics = client.get("/analytics", headers={"Authorization": f"Bearer {keys.read}"})
     assert analytics.status_code == 200
     assert "<h2>Experiments</h2>" in analytics.text
+
+
+def test_data_shows_actual_waits_of_recently_answered_contacts_beside_the_prediction(
+        ctx: AppContext, client: TestClient, keys: Keys, clock: ManualClock) -> None:
+    create_queue(ctx, name="sales", skill="sales", channel="phone", target_answer_seconds=20)
+    create_queue(ctx, name="support", skill="support", channel="phone")
+    agent = cc.create_agent(ctx, name="Ann", email="ann@x.nl", password="correct horse battery",
+                            skills=["sales"])
+    cc.set_agent_state(ctx, agent.id, "available")
+    # An old answer (outside the 15-minute window), then waits of 10, 20 and 60 seconds
+    for wait in (300, 10, 20, 60):
+        clock.advance(minutes=10 if wait == 300 else 1)
+        opened = cc.record_interaction(
+            ctx, kind="call", agent_id=None, customer_id=None, identities={}, queue="sales",
+            queued_at=clock.now() - timedelta(seconds=wait))
+        assert opened.wait_seconds == wait
+    clock.advance(minutes=12, seconds=1)  # the 300 s answer is now just over 15 minutes old
+    body = client.get("/dashboard/data", headers=bearer(keys.read)).json()
+    by_queue = {q["queue"]: q for q in body["queues"]}
+    assert body["actual_wait_window_minutes"] == 15
+    sales = by_queue["sales"]
+    assert (sales["answered_recently"], sales["actual_wait_mean_seconds"],
+            sales["actual_wait_p90_seconds"]) == (3, 30.0, 60.0)
+    assert sales["predicted_wait_seconds"] is not None
+    assert (by_queue["support"]["answered_recently"],
+            by_queue["support"]["actual_wait_mean_seconds"]) == (0, None)
+    clock.advance(minutes=3)
+    later = client.get("/dashboard/data", headers=bearer(keys.read)).json()
+    assert later["queues"][0]["answered_recently"] == 0
+
+
+def test_the_wait_chart_draws_predicted_and_actual_wait(client: TestClient) -> None:
+    assert "Predicted and actual wait vs target (s)" in client.get("/dashboard").text
+    script = client.get("/static/js/dashboard.js").text
+    assert "q.actual_wait_mean_seconds" in script and "q.actual_wait_p90_seconds" in script

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from kanaal.core.context import AppContext
 
 WINDOW_MINUTES = 30
+# Actual waits are those of contacts answered in the last quarter of an hour.
+WAIT_WINDOW_MINUTES = 15
 
 
 def _minute(moment: datetime) -> str:
@@ -20,12 +22,14 @@ def _minute(moment: datetime) -> str:
 
 def overview(ctx: AppContext, *, minutes: int = WINDOW_MINUTES) -> dict[str, Any]:
     """Everything the dashboard draws, for the last `minutes` minutes (and today's totals)."""
-    from kanaal.contact_center.service import capacity_snapshot
+    from kanaal.contact_center.service import answered_wait, capacity_snapshot
     from kanaal.decisions.store import decisions
 
     now = ctx.clock.now()
     since = now - timedelta(minutes=minutes)
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    actual = answered_wait(ctx, window_seconds=WAIT_WINDOW_MINUTES * 60)
+    no_answers: dict[str, Any] = {"answered": 0, "mean_seconds": None, "p90_seconds": None}
     queues = [{
         "queue": name, "channel": cap.channel, "available_agents": cap.available_agents,
         "busy_agents": cap.busy_agents, "queue_length": cap.queue_length,
@@ -33,6 +37,9 @@ def overview(ctx: AppContext, *, minutes: int = WINDOW_MINUTES) -> dict[str, Any
         "predicted_wait_seconds": None if cap.predicted_wait_seconds is None
         else round(cap.predicted_wait_seconds, 1),
         "target_answer_seconds": cap.target_answer_seconds, "over_target": cap.over_target,
+        "answered_recently": actual.get(name, no_answers)["answered"],
+        "actual_wait_mean_seconds": actual.get(name, no_answers)["mean_seconds"],
+        "actual_wait_p90_seconds": actual.get(name, no_answers)["p90_seconds"],
     } for name, cap in sorted(capacity_snapshot(ctx).items())]
     columns = (decisions.c.decided_at, decisions.c.action, decisions.c.channel,
                decisions.c.incremental_margin, decisions.c.converted_at, decisions.c.margin)
@@ -57,6 +64,7 @@ def overview(ctx: AppContext, *, minutes: int = WINDOW_MINUTES) -> dict[str, Any
     return {
         "at": now.isoformat(),
         "queues": queues,
+        "actual_wait_window_minutes": WAIT_WINDOW_MINUTES,
         "decisions_per_minute": {"minutes": labels, "actions": {
             a: [per_minute[m][a] for m in labels] for a in actions}},
         "conversions_by_channel": dict(sorted(conversions.items())),

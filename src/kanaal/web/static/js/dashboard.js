@@ -12,8 +12,9 @@
              legend: { x: 0.99, xanchor: "right", y: 0.99, yanchor: "top",
                        bgcolor: "rgba(255,255,255,0.8)" } };
   };
-  var draw = function (id, traces) {
-    window.Plotly.react(id, traces, layout(), { displayModeBar: false, responsive: true });
+  var draw = function (id, traces, extra) {
+    window.Plotly.react(id, traces, Object.assign(layout(), extra || {}),
+                        { displayModeBar: false, responsive: true });
   };
   var render = function (d) {
     var queues = d.queues.map(function (q) { return q.queue; });
@@ -29,12 +30,18 @@
     var ch = d.conversions_by_channel;
     draw("chart-conversions", [{ type: "bar", name: "conversions", x: Object.keys(ch),
                                  y: Object.keys(ch).map(function (c) { return ch[c]; }) }]);
+    // Predicted (Erlang, now) beside actual (answered in the last minutes: mean and p90).
     draw("chart-wait", [
       { type: "bar", name: "predicted wait", x: queues,
         y: d.queues.map(function (q) { return q.predicted_wait_seconds; }) },
+      { type: "bar", name: "actual wait (mean)", x: queues,
+        y: d.queues.map(function (q) { return q.actual_wait_mean_seconds; }) },
+      { type: "scatter", mode: "markers", name: "actual wait (p90)", x: queues,
+        marker: { symbol: "diamond", size: 10 },
+        y: d.queues.map(function (q) { return q.actual_wait_p90_seconds; }) },
       { type: "scatter", mode: "markers", name: "target", x: queues,
         y: d.queues.map(function (q) { return q.target_answer_seconds; }) }
-    ]);
+    ], { barmode: "group" });
     document.getElementById("kpi-decisions").textContent = d.decisions_today;
     document.getElementById("kpi-expected").textContent = "EUR " + d.incremental_margin.expected_today;
     document.getElementById("kpi-assisted").textContent = "EUR " + d.incremental_margin.assisted_margin_today;
