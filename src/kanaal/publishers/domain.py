@@ -11,9 +11,9 @@ from typing import Any
 from kanaal.core.errors import InvalidInput
 
 HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,59}$")
-CHANNEL_TYPES = ("phone", "callback")
+CHANNEL_TYPES = ("phone", "callback", "chat")
 # The engine's action for each channel a campaign can invite to.
-ENGINE_ACTION = {"phone": "show_phone", "callback": "callback_offer"}
+ENGINE_ACTION = {"phone": "show_phone", "callback": "callback_offer", "chat": "chat_invite"}
 EVENT_KINDS = ("impression", "click", "contact")
 
 
@@ -29,7 +29,7 @@ class Rules:
 
 @dataclass(frozen=True, slots=True)
 class InviteChannel:
-    """A way to reach the contact center: a tracked inbound number or a callback queue."""
+    """A way to reach the contact center: a tracked inbound number, a callback or a chat queue."""
 
     type: str
     queue: str
