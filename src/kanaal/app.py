@@ -45,6 +45,7 @@ FEATURE_APIS: list[str] = [
     "kanaal.touchpoints.shop_api",
     "kanaal.touchpoints.chat_api",
     "kanaal.stores.api",
+    "kanaal.calendars.api",
     "kanaal.publishers.api",
     "kanaal.dashboard.api",
     "kanaal.shop_in_shop.api",

@@ -1,0 +1,1 @@
+"""Calendars of stores and agents, and the appointments booked against them."""
