@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import base64
+from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from kanaal.contact_center import service as cc
+from kanaal.core.clock import ManualClock
 from kanaal.core.context import AppContext
 from kanaal.inventory import service as inventory
 from kanaal.orders.store import orders
+from kanaal.orders.service_fulfilment import cancel_order
+from kanaal.shop_in_shop import service as shop
 from kanaal.shop_in_shop import store
 from tests.conftest import Keys, bearer
 from tests.support.catalog import list_variant, make_channel, make_variant
@@ -184,3 +188,44 @@ def test_a_retried_order_with_the_same_idempotency_key_places_one_order(
     assert (first.status_code, again.status_code) == (201, 201)
     assert first.json()["id"] == again.json()["id"]
     assert count(ctx) == (1, 0, 1)
+
+
+def test_the_report_sums_every_order_of_the_period_not_just_the_newest(
+    ctx: AppContext, client: TestClient, keys: Keys, clock: ManualClock
+) -> None:
+    retailer(ctx)
+    create(client, keys)
+    warehouse = inventory.list_locations(ctx)[0].id
+    inventory.set_stock(ctx, sku="VOLTA-CABLE", location_id=warehouse, on_hand=500)
+    day_one = clock.now()
+    placed = [shop.place_order(ctx, "volta", {"sku": "VOLTA-CABLE", "quantity": 1,
+                                              "email": f"buyer{n % 7}@example.com"}, None)
+              for n in range(120)]
+    cancel_order(ctx, placed[0]["id"], reason="changed mind")
+    clock.advance(days=1)
+    day_two = clock.now()
+    for n in range(100):
+        shop.place_order(ctx, "volta", {"sku": "VOLTA-CABLE", "quantity": 2 if n < 10 else 1,
+                                        "email": f"buyer{n % 7}@example.com"}, None)
+    # 219 orders count (one cancelled), though no order list returns more than 200
+    everything = client.get("/v1/shop-in-shop/volta/report", headers=bearer(keys.read)).json()
+    assert everything["brand_view"]["orders_attributed"] == 219
+    assert everything["brand_view"]["revenue_attributed"] == str(
+        Decimal("129.00") * (119 + 100 + 10))
+    assert everything["retailer_view"]["revenue_credited"] == "29541.00"
+    assert everything["revenue_by_currency"] == {"EUR": "29541.00"}
+    second = client.get("/v1/shop-in-shop/volta/report", headers=bearer(keys.read),
+                        params={"since": day_two.isoformat()}).json()
+    assert (second["brand_view"]["orders_attributed"],
+            second["brand_view"]["revenue_attributed"]) == (100, "14190.00")
+    first = client.get("/v1/shop-in-shop/volta/report", headers=bearer(keys.read),
+                       params={"since": day_one.isoformat(), "until": day_two.isoformat()})
+    assert (first.json()["brand_view"]["orders_attributed"],
+            first.json()["retailer_view"]["revenue_credited"]) == (119, "15351.00")
+    assert first.json()["orders"] == []  # the newest orders listed are all of day two
+    backwards = client.get("/v1/shop-in-shop/volta/report", headers=bearer(keys.read),
+                           params={"since": day_two.isoformat(), "until": day_one.isoformat()})
+    assert (backwards.status_code, backwards.json()["error"]["code"]) == (422, "invalid_period")
+    naive = client.get("/v1/shop-in-shop/volta/report", headers=bearer(keys.read),
+                       params={"since": "2026-01-05T09:00:00"})
+    assert naive.status_code == 422

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -279,6 +280,22 @@ def get_order(ctx: AppContext, order_id: str) -> dict[str, Any]:
     with ctx.db.reader() as session:
         load_order_in(session, order_id)
         return order_json(session, order_id)
+
+
+def attributed_totals(
+    ctx: AppContext, *, channel: str, credited_to: str, brand: str,
+    since: datetime | None = None, until: datetime | None = None,
+) -> dict[str, Any]:
+    """Every non-cancelled order of a channel credited to a retailer and attributed to a brand
+    in [since, until), aggregated in the database: orders and revenue per currency, and each
+    customer's latest order time (no limit on how many orders there are)."""
+    with ctx.db.reader() as session:
+        channel_id = get_channel_in(session, channel).id
+        sums, latest = store.attributed_totals(session, channel_id=channel_id,
+                                               credited_to=credited_to, brand=brand,
+                                               since=since, until=until)
+    return {"by_currency": [{"currency": cur, "orders": n, "revenue": total}
+                            for cur, n, total in sums], "latest_order_of": latest}
 
 
 def list_orders(

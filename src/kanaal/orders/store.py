@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     select,
     update,
 )
@@ -226,6 +227,30 @@ def list_order_ids(
         query = query.where(orders.c.status == status)
     query = query.order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit)
     return [r.id for r in session.execute(query).all()]
+
+
+def attributed_totals(
+    session: Session, *, channel_id: str, credited_to: str, brand: str,
+    since: datetime | None, until: datetime | None,
+) -> tuple[list[tuple[str, int, Decimal]], dict[str, datetime]]:
+    """A channel's non-cancelled orders credited to `credited_to` and attributed to `brand`
+    (case-insensitive), summed in SQL: (currency, orders, total) rows and each customer's
+    latest order time."""
+    where = [orders.c.channel_id == channel_id, orders.c.credited_to == credited_to,
+             func.lower(orders.c.attributed_brand) == brand.lower(),
+             orders.c.status != OrderStatus.CANCELLED.value]
+    if since is not None:
+        where.append(orders.c.created_at >= since)
+    if until is not None:
+        where.append(orders.c.created_at < until)
+    sums = session.execute(select(orders.c.currency, func.count(), func.sum(orders.c.total))
+                           .where(*where).group_by(orders.c.currency)
+                           .order_by(orders.c.currency))
+    latest = session.execute(select(orders.c.customer_id, func.max(orders.c.created_at))
+                             .where(*where, orders.c.customer_id.is_not(None))
+                             .group_by(orders.c.customer_id))
+    return ([(cur, int(n), Decimal(str(total or 0))) for cur, n, total in sums],
+            {str(customer): at for customer, at in latest})
 
 
 def set_status(session: Session, order_id: str, status: OrderStatus, now: datetime,

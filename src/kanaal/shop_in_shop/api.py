@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
+from pydantic import AwareDatetime
 
 from kanaal.core.http import AnyKey, Ctx, IdempotencyKey, ReadKey, WriteKey
 from kanaal.shop_in_shop import service
@@ -42,9 +43,12 @@ def list_brands(ctx: Ctx, _key: ReadKey) -> list[dict[str, Any]]:
 
 
 @router.get("/v1/shop-in-shop/{brand}/report", response_model=ReportOut)
-def report(brand: str, ctx: Ctx, _key: ReadKey) -> dict[str, Any]:
-    """Contacts, conversions and revenue, for the brand and for the retailer."""
-    return service.report(ctx, brand)
+def report(brand: str, ctx: Ctx, _key: ReadKey,
+           since: Annotated[AwareDatetime | None, Query(description="period start")] = None,
+           until: Annotated[AwareDatetime | None, Query(description="period end (excl.)")] = None,
+           ) -> dict[str, Any]:
+    """Contacts, conversions and revenue of every order in the period, for both parties."""
+    return service.report(ctx, brand, since=since, until=until)
 
 
 @router.post("/v1/shop-in-shop/{brand}/questions", status_code=201, response_model=QuestionOut)

@@ -60,31 +60,50 @@ def check_in_assortment(brand: Brand, sku: str) -> str:
     return sku
 
 
-def brand_report(brand: Brand, *, questions: list[dict[str, Any]],
-                 orders: list[dict[str, Any]]) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class OrderTotals:
+    """The section's orders credited to the retailer and attributed to the brand, in a period:
+    count and revenue per currency, and each customer's latest order time."""
+
+    by_currency: tuple[tuple[str, int, Decimal], ...]
+    latest_order_of: dict[str, datetime]
+
+
+def is_ours(brand: Brand, order: dict[str, Any]) -> bool:
+    """An order credited to the brand's retailer, attributed to the brand, not cancelled."""
+    return (order["credited_to"] == brand.retailer
+            and (order["attributed_brand"] or "").lower() == brand.name.lower()
+            and order["status"] != "cancelled")
+
+
+def brand_report(brand: Brand, *, questions: list[dict[str, Any]], totals: OrderTotals,
+                 recent_orders: list[dict[str, Any]]) -> dict[str, Any]:
     """Contacts, conversions and revenue for the brand and the retailer.
 
-    `orders` are the section's orders; only those credited to the retailer and attributed to
-    the brand count. A question converts when its customer ordered after asking.
+    `totals` cover every order of the period; `recent_orders` (the newest ones) are only
+    listed. A question converts when its customer ordered at or after first asking. Revenue is
+    in the currency with the most orders; `revenue_by_currency` has every currency.
     """
-    ours = [o for o in orders if o["credited_to"] == brand.retailer
-            and (o["attributed_brand"] or "").lower() == brand.name.lower()
-            and o["status"] != "cancelled"]
-    revenue = sum((Decimal(o["total"]) for o in ours), Decimal("0"))
+    orders = sum(n for _, n, _ in totals.by_currency)
+    main = max(totals.by_currency, key=lambda row: (row[1], row[0]), default=None)
+    currency = None if main is None else main[0]
+    revenue = Decimal("0") if main is None else main[2].quantize(Decimal("0.01"))
+    by_currency = {cur: str(total.quantize(Decimal("0.01")))
+                   for cur, _, total in totals.by_currency}
     asked: dict[str, datetime] = {}
     for q in questions:
         if q["customer_id"] and q["customer_id"] not in asked:
             asked[q["customer_id"]] = q["asked_at"]
-    converted = {o["customer_id"] for o in ours if o["customer_id"] in asked
-                 and datetime.fromisoformat(o["created_at"]) >= asked[o["customer_id"]]}
-    currency = ours[0]["currency"] if ours else None
+    converted = [c for c, first in asked.items()
+                 if c in totals.latest_order_of and totals.latest_order_of[c] >= first]
     return {
         "brand": brand.handle, "retailer": brand.retailer, "currency": currency,
         "brand_view": {"contacts": len(questions), "conversions": len(converted),
-                       "orders_attributed": len(ours), "revenue_attributed": str(revenue)},
-        "retailer_view": {"orders_credited": len(ours), "revenue_credited": str(revenue),
+                       "orders_attributed": orders, "revenue_attributed": str(revenue)},
+        "retailer_view": {"orders_credited": orders, "revenue_credited": str(revenue),
                           "presales_contacts_by_brand": len(questions)},
+        "revenue_by_currency": by_currency,
         "orders": [{"id": o["id"], "total": o["total"], "customer_id": o["customer_id"],
                     "credited_to": o["credited_to"], "attributed_brand": o["attributed_brand"]}
-                   for o in ours],
+                   for o in recent_orders if is_ours(brand, o)],
     }

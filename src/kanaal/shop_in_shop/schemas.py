@@ -89,6 +89,9 @@ class ReportOut(BaseModel):
     brand: str
     retailer: str
     currency: str | None
+    since: datetime | None = None
+    until: datetime | None = None
     brand_view: dict[str, Any]
     retailer_view: dict[str, Any]
-    orders: list[dict[str, Any]]
+    revenue_by_currency: dict[str, str]
+    orders: list[dict[str, Any]] = Field(description="the newest of the period's orders")

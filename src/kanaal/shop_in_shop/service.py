@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from kanaal.catalog.listing_service import get_listing
@@ -17,6 +18,7 @@ from kanaal.orders import service as orders
 from kanaal.shop_in_shop import store
 from kanaal.shop_in_shop.domain import (
     Brand,
+    OrderTotals,
     brand_report,
     brand_skill,
     check_colour,
@@ -146,10 +148,26 @@ def place_order(ctx: AppContext, handle: str, body: dict[str, Any],
     return order
 
 
-def report(ctx: AppContext, handle: str) -> dict[str, Any]:
-    """Both parties' view: the brand's contacts and conversions, the retailer's revenue."""
+RECENT_ORDERS = 50
+
+
+def report(ctx: AppContext, handle: str, *, since: datetime | None = None,
+           until: datetime | None = None) -> dict[str, Any]:
+    """Both parties' view of [since, until): contacts, conversions, revenue (every order of the
+    period, summed by the database) and the newest orders."""
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput("since must be before until", code="invalid_period")
     brand = get_brand(ctx, handle)
     with ctx.db.reader() as session:
-        questions = store.questions_of(session, brand.id)
-    found = orders.list_orders(ctx, channel=brand.channel_id, limit=200)
-    return brand_report(brand, questions=questions, orders=found)
+        questions = store.questions_of(session, brand.id, since=since, until=until)
+    found = orders.attributed_totals(ctx, channel=brand.channel_id, credited_to=brand.retailer,
+                                     brand=brand.name, since=since, until=until)
+    totals = OrderTotals(
+        by_currency=tuple((r["currency"], r["orders"], r["revenue"])
+                          for r in found["by_currency"]),
+        latest_order_of=found["latest_order_of"])
+    recent = [o for o in orders.list_orders(ctx, channel=brand.channel_id, limit=RECENT_ORDERS)
+              if (since is None or datetime.fromisoformat(o["created_at"]) >= since)
+              and (until is None or datetime.fromisoformat(o["created_at"]) < until)]
+    return {**brand_report(brand, questions=questions, totals=totals, recent_orders=recent),
+            "since": since, "until": until}

@@ -81,11 +81,16 @@ def insert_question(session: Session, *, id: str, brand_id: str, customer_id: st
         question=question, asked_at=asked_at))
 
 
-def questions_of(session: Session, brand_id: str) -> list[dict[str, Any]]:
-    """A brand's questions, oldest first."""
-    rows = session.execute(select(shop_in_shop_questions).where(
-        shop_in_shop_questions.c.brand_id == brand_id).order_by(
-        shop_in_shop_questions.c.asked_at, shop_in_shop_questions.c.id))
+def questions_of(session: Session, brand_id: str, *, since: datetime | None = None,
+                 until: datetime | None = None) -> list[dict[str, Any]]:
+    """A brand's questions asked in [since, until), oldest first."""
+    query = select(shop_in_shop_questions).where(shop_in_shop_questions.c.brand_id == brand_id)
+    if since is not None:
+        query = query.where(shop_in_shop_questions.c.asked_at >= since)
+    if until is not None:
+        query = query.where(shop_in_shop_questions.c.asked_at < until)
+    rows = session.execute(query.order_by(shop_in_shop_questions.c.asked_at,
+                                          shop_in_shop_questions.c.id))
     return [dict(r._mapping) for r in rows]
 
 
