@@ -13,8 +13,8 @@ from kanaal.contact_center import service as cc
 from kanaal.core.clock import ManualClock
 from kanaal.core.context import AppContext
 from kanaal.inventory import service as inventory
-from kanaal.orders.store import orders
 from kanaal.orders.service_fulfilment import cancel_order
+from kanaal.orders.store import orders
 from kanaal.shop_in_shop import service as shop
 from kanaal.shop_in_shop import store
 from tests.conftest import Keys, bearer
