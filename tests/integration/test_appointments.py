@@ -149,3 +149,34 @@ def test_an_agent_calendar_books_the_agent(mail_ctx: AppContext) -> None:
         slot_start=datetime.fromisoformat("2026-01-06T16:30:00+00:00")))
     assert (booked["resource_kind"], booked["resource_id"], booked["where"]) == (
         "agent", agent.id, "Piet")
+
+
+def test_a_campaign_books_against_the_stores_shared_calendar(mail_ctx: AppContext) -> None:
+    from kanaal.calendars import service as calendars
+    from kanaal.calendars.domain import Booking
+    from tests.support.calendars import store_with_calendar
+
+    world(mail_ctx, available=1)
+    # The store already has its own calendar (Amsterdam time): it wins over the campaign's hours
+    shop = store_with_calendar(mail_ctx, "Volta showroom Utrecht")
+    service.create_campaign(mail_ctx, campaign_body(shop))
+    # A slot booked from another source (the API) is no longer offered by the campaign
+    calendars.book(mail_ctx, "store", shop, Booking(
+        slot_start=datetime.fromisoformat("2026-01-06T09:00:00+00:00"), source="api",
+        identities={"anonymous_id": "walk-in"}))
+    free = appointments.free_slots(mail_ctx, "test-drive", date(2026, 1, 6))
+    assert [s.isoformat() for s in free["slots"]] == [
+        f"2026-01-06T{h:02d}:00:00+00:00" for h in (8, 10, 11, 12, 13, 14, 15)]
+    with pytest.raises(Conflict):
+        appointments.book(mail_ctx, booking(
+            slot_start=datetime.fromisoformat("2026-01-06T10:00:00+01:00")))
+    booked = appointments.book(mail_ctx, booking(
+        slot_start=datetime.fromisoformat("2026-01-06T15:00:00+01:00")))
+    assert (booked["slot_start"].isoformat(), booked["campaign"]) == (
+        "2026-01-06T14:00:00+00:00", "test-drive")
+    assert [a["id"] for a in appointments.list_appointments(mail_ctx, "test-drive")] == [
+        booked["id"]]
+    listed = calendars.list_appointments(mail_ctx, "store", shop, date(2026, 1, 6))
+    assert [(a["source"], a["status"]) for a in listed] == [("api", "booked"),
+                                                            ("publisher", "booked")]
+    assert state(mail_ctx) == (1, 1)

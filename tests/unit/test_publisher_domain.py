@@ -1,14 +1,15 @@
-"""Pure rules of pretargeting: selection, channel by capacity, calendars, cost per sale."""
+"""Pure rules of pretargeting: selection, channel by capacity, calendars, cost per sale.
+
+Slots and bookable times are the shared calendars' rules: tests/unit/test_calendars_domain.py.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import time
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from kanaal.core.errors import InvalidInput
 from kanaal.publishers.domain import (
@@ -16,11 +17,9 @@ from kanaal.publishers.domain import (
     InviteChannel,
     Rules,
     check_calendar,
-    check_slot,
     choose_channel,
     cost_per_sale,
     selection_miss,
-    slots_on,
 )
 
 
@@ -63,50 +62,12 @@ def test_the_first_channel_with_a_free_agent_within_target_is_chosen() -> None:
     assert choose_channel(channels, {}) is None
 
 
-CAL = Calendar("store", "loc_1", slot_minutes=45, opens=time(9), closes=time(12),
-               weekdays=(0, 2))
-
-
-def test_slots_follow_the_grid_within_opening_hours_on_open_days() -> None:
-    monday = date(2026, 1, 5)
-    assert [s.strftime("%H:%M") for s in slots_on(CAL, monday)] == [
-        "09:00", "09:45", "10:30", "11:15"]
-    assert slots_on(CAL, date(2026, 1, 6)) == []
-
-
-def test_bookable_slots() -> None:
-    now = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
-    assert check_slot(CAL, datetime(2026, 1, 5, 9, 45, tzinfo=UTC), now).minute == 45
-    for bad, code in [(datetime(2026, 1, 5, 9, 0, tzinfo=UTC), "slot_in_past"),
-                      (datetime(2026, 1, 5, 10, 0, tzinfo=UTC), "invalid_slot"),
-                      (datetime(2026, 1, 6, 9, 0, tzinfo=UTC), "invalid_slot"),
-                      (datetime(2026, 1, 5, 9, 45), "invalid_slot")]:  # noqa: DTZ001
-        with pytest.raises(InvalidInput) as refused:
-            check_slot(CAL, bad, now)
-        assert refused.value.code == code
-
-
 def test_calendars_without_bookable_time_are_refused() -> None:
     for bad in (Calendar("room", "x"), Calendar("store", "x", opens=time(12), closes=time(9)),
                 Calendar("agent", "x", weekdays=()), Calendar("agent", "x", weekdays=(7,)),
                 Calendar("agent", "x", slot_minutes=2)):
         with pytest.raises(InvalidInput):
             check_calendar(bad)
-
-
-@given(st.integers(5, 240), st.integers(0, 23), st.integers(1, 24))
-def test_slots_never_run_past_closing_and_are_evenly_spaced(minutes: int, opens: int,
-                                                            hours: int) -> None:
-    closes = min(opens + hours, 23)
-    if closes <= opens:
-        return
-    cal = Calendar("store", "s", slot_minutes=minutes, opens=time(opens), closes=time(closes),
-                   weekdays=tuple(range(7)))
-    slots = slots_on(cal, date(2026, 3, 1))
-    end = datetime(2026, 3, 1, closes, tzinfo=UTC)
-    assert all(s + timedelta(minutes=minutes) <= end for s in slots)
-    assert all(b - a == timedelta(minutes=minutes) for a, b in zip(slots, slots[1:],
-                                                                   strict=False))
 
 
 def test_cost_per_sale() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +38,11 @@ class InviteChannel:
 
 @dataclass(frozen=True, slots=True)
 class Calendar:
-    """Bookable slots of one store or agent: weekdays, opening hours (UTC), slot length."""
+    """The store or agent whose shared calendar (kanaal.calendars) a campaign books.
+
+    The hours only seed a calendar for a resource that has none yet (in UTC); a stored
+    campaign keeps the reference alone, so its hours here are the defaults, never read.
+    """
 
     resource_kind: str
     resource_id: str
@@ -114,34 +118,6 @@ def choose_channel(channels: tuple[InviteChannel, ...],
         if queue is not None and queue.available_agents > 0 and not queue.over_target:
             return channel
     return None
-
-
-def slots_on(calendar: Calendar, day: date) -> list[datetime]:
-    """The slot starts of one day (UTC), empty on a closed weekday."""
-
-    if day.weekday() not in calendar.weekdays:
-        return []
-    start = datetime.combine(day, calendar.opens, tzinfo=UTC)
-    end = datetime.combine(day, calendar.closes, tzinfo=UTC)
-    step = timedelta(minutes=calendar.slot_minutes)
-    slots = []
-    while start + step <= end:
-        slots.append(start)
-        start += step
-    return slots
-
-
-def check_slot(calendar: Calendar, slot_start: datetime, now: datetime) -> datetime:
-    """A bookable slot start: on the calendar's grid, in opening hours and in the future."""
-    if slot_start.tzinfo is None:
-        raise InvalidInput("slot_start needs a time zone", code="invalid_slot")
-
-    moment = slot_start.astimezone(UTC)
-    if moment not in slots_on(calendar, moment.date()):
-        raise InvalidInput("slot_start is not one of the calendar's slots", code="invalid_slot")
-    if moment <= now:
-        raise InvalidInput("slot_start is in the past", code="slot_in_past")
-    return moment
 
 
 def campaign_cost(campaign: Campaign, impressions: int, clicks: int) -> Decimal:

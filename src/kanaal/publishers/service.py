@@ -74,22 +74,13 @@ def create_campaign(ctx: AppContext, fields: dict[str, Any]) -> Campaign:
                 raise InvalidInput(f"queue {channel.queue!r} takes {queue.channel.value}, "
                                    f"not {channel.type}", code="queue_channel_mismatch")
         if campaign.calendar is not None:
-            _check_resource(session, campaign.calendar)
+            from kanaal.publishers.appointments import adopt_calendar_in  # imports this module
+
+            adopt_calendar_in(session, ctx, campaign.calendar)
         if store.find_campaign(session, campaign.handle) is not None:
             raise Conflict(f"campaign {campaign.handle!r} exists", code="campaign_exists")
         store.insert_campaign(session, campaign)
     return campaign
-
-
-def _check_resource(session: Any, calendar: Calendar) -> None:
-    from kanaal.inventory.service import get_location_in
-
-    if calendar.resource_kind == "store":
-        location = get_location_in(session, calendar.resource_id)
-        if location.kind.value != "store":
-            raise InvalidInput("a store calendar needs a store", code="not_a_store")
-    else:
-        contact_center.get_agent_in(session, calendar.resource_id)
 
 
 def get_campaign(ctx: AppContext, ref: str) -> Campaign:

@@ -1,8 +1,8 @@
-"""Tables and queries of campaigns, their events and appointments (never commits)."""
+"""Tables and queries of campaigns, their events and their appointments (never commits)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +13,6 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
-    UniqueConstraint,
     func,
     insert,
     select,
@@ -56,40 +55,29 @@ publisher_events = Table(
     Index("ix_publisher_events_campaign", "campaign_id", "kind"),
 )
 
-appointments = Table(
-    "appointments",
+# A campaign's bookings. The appointments themselves (slot, status, who) live in the shared
+# calendars feature (kanaal.calendars); this link says which campaign brought each one.
+publisher_appointments = Table(
+    "publisher_appointments",
     metadata,
-    Column("id", String(40), primary_key=True),
-    Column("campaign_id", String(40), nullable=True, index=True),
-    Column("resource_kind", String(10), nullable=False),
-    Column("resource_id", String(40), nullable=False),
-    Column("slot_start", UtcDateTime, nullable=False),
-    Column("slot_end", UtcDateTime, nullable=False),
+    Column("appointment_id", String(40), primary_key=True),
+    Column("campaign_id", String(40), nullable=False, index=True),
     Column("customer_id", String(40), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("email", String(320), nullable=False),
-    Column("phone", String(40), nullable=True),
-    Column("status", String(20), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
-    # The last guard against double booking: one appointment per resource and slot.
-    UniqueConstraint("resource_kind", "resource_id", "slot_start", name="uq_appointment_slot"),
 )
 
 
 def _calendar_json(calendar: Calendar | None) -> dict[str, Any] | None:
+    """Only the reference: the hours are the shared calendar's (kanaal.calendars)."""
     if calendar is None:
         return None
-    return {"resource_kind": calendar.resource_kind, "resource_id": calendar.resource_id,
-            "slot_minutes": calendar.slot_minutes, "opens": calendar.opens.isoformat("minutes"),
-            "closes": calendar.closes.isoformat("minutes"), "weekdays": list(calendar.weekdays)}
+    return {"resource_kind": calendar.resource_kind, "resource_id": calendar.resource_id}
 
 
 def _calendar(raw: dict[str, Any] | None) -> Calendar | None:
     if raw is None:
         return None
-    return Calendar(resource_kind=raw["resource_kind"], resource_id=raw["resource_id"],
-                    slot_minutes=int(raw["slot_minutes"]), opens=time.fromisoformat(raw["opens"]),
-                    closes=time.fromisoformat(raw["closes"]), weekdays=tuple(raw["weekdays"]))
+    return Calendar(resource_kind=raw["resource_kind"], resource_id=raw["resource_id"])
 
 
 def _campaign(row: Any) -> Campaign:
@@ -161,27 +149,16 @@ def find_event(session: Session, decision_id: str, kind: str) -> Any:
         publisher_events.c.decision_id == decision_id, publisher_events.c.kind == kind)).first()
 
 
-def insert_appointment(session: Session, **values: Any) -> None:
-    """Book a slot (IntegrityError when the slot is taken)."""
-    session.execute(insert(appointments).values(**values))
+def link_appointment(session: Session, **values: Any) -> None:
+    """Record that a campaign brought an appointment (appointment_id, campaign_id, ...)."""
+    session.execute(insert(publisher_appointments).values(**values))
 
 
-def booked_slots(session: Session, kind: str, resource_id: str, start: datetime,
-                 end: datetime) -> set[datetime]:
-    """Slot starts already booked for a resource in [start, end)."""
-    rows = session.execute(select(appointments.c.slot_start).where(
-        appointments.c.resource_kind == kind, appointments.c.resource_id == resource_id,
-        appointments.c.slot_start >= start, appointments.c.slot_start < end))
-    return set(rows.scalars())
-
-
-def appointments_of(session: Session, *, campaign_id: str | None = None,
-                    resource: tuple[str, str] | None = None) -> list[dict[str, Any]]:
-    """Appointments of a campaign or a resource, by slot."""
-    query = select(appointments).order_by(appointments.c.slot_start)
+def appointments_of(session: Session, *, campaign_id: str | None = None
+                    ) -> list[dict[str, Any]]:
+    """The appointments a campaign (or every campaign) brought, oldest first."""
+    query = select(publisher_appointments).order_by(publisher_appointments.c.created_at,
+                                                    publisher_appointments.c.appointment_id)
     if campaign_id is not None:
-        query = query.where(appointments.c.campaign_id == campaign_id)
-    if resource is not None:
-        query = query.where(appointments.c.resource_kind == resource[0],
-                            appointments.c.resource_id == resource[1])
+        query = query.where(publisher_appointments.c.campaign_id == campaign_id)
     return [dict(r._mapping) for r in session.execute(query)]
