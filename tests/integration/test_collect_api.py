@@ -188,3 +188,21 @@ def test_openapi_describes_intake_and_customer_endpoints(client: TestClient) -> 
     assert "event" in batch["properties"]["batch"]["items"]["properties"]
     assert {"/v1/customers", "/v1/customers/{customer_id}",
             "/v1/customers/{customer_id}/timeline"} <= set(paths)
+
+
+def test_json_the_fast_parser_refuses_is_still_read_and_stored_exactly(
+    client: TestClient, keys: Keys, ctx: AppContext
+) -> None:
+    """orjson reads and writes the common case; a 70-bit integer (valid JSON it refuses)
+    still goes through the standard library both ways, and non-ASCII text survives."""
+    big = 2**70
+    raw = ('{"anonymousId": "a-big", "event": "Quote Sent", "messageId": "big-1", '
+           f'"properties": {{"reference": {big}, "city": "Zoetermeer \u00e9\u00e9n"}}}}')
+    response = client.post("/v1/track", content=raw.encode(),
+                           headers={**basic(keys.write), "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert stored_events(ctx)[0]["properties"] == {"reference": big,
+                                                   "city": "Zoetermeer \u00e9\u00e9n"}
+    broken = client.post("/v1/track", content=b'{"anonymousId": "a", "event": ',
+                         headers={**basic(keys.write), "Content-Type": "application/json"})
+    assert broken.status_code == 400 and broken.json()["error"]["code"] == "malformed_json"

@@ -226,9 +226,14 @@ class IdentityGraph:
     then write `created`, `attached` and `merges` back. `find` follows merges to the survivor.
     """
 
-    def __init__(self, rules: IdentityRules, new_customer_id: Callable[[], str]) -> None:
+    def __init__(
+        self, rules: IdentityRules, new_customer_id: Callable[[], str],
+        fetch_counts: Callable[[str], Mapping[str, int]] | None = None,
+    ) -> None:
         self.rules = rules
         self._new_id = new_customer_id
+        # Counts of a stored customer that was not loaded up front (None: it holds none).
+        self._fetch_counts = fetch_counts
         self.owners: dict[Identity, str] = {}
         self.counts: dict[str, Counter[str]] = {}
         self.merged_into: dict[str, str] = {}
@@ -243,6 +248,13 @@ class IdentityGraph:
     def load_counts(self, customer_id: str, counts: Mapping[str, int]) -> None:
         """Record how many identities of each type a stored customer holds."""
         self.counts[customer_id] = Counter(counts)
+
+    def _counts_of(self, customer_id: str) -> Mapping[str, int]:
+        found = self.counts.get(customer_id)
+        if found is None:
+            fetched = {} if self._fetch_counts is None else self._fetch_counts(customer_id)
+            found = self.counts[customer_id] = Counter(fetched)
+        return found
 
     def find(self, customer_id: str) -> str:
         """The surviving customer for `customer_id` after the merges made so far."""
@@ -270,8 +282,8 @@ class IdentityGraph:
             if first is not None and all(self.owner(i) == first for i in identities[1:]):
                 return Stitched(first, False, (), ())
         resolution = resolve(
-            identities, owner=self.owner,
-            counts=lambda c: self.counts.get(c, Counter()), rules=self.rules, anchor=anchor,
+            identities, owner=self.owner, counts=self._counts_of, rules=self.rules,
+            anchor=anchor,
         )
         created = resolution.customer_id is None
         if resolution.customer_id is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,7 +55,8 @@ def ingest_in(session: Session, ctx: AppContext, events: list[IncomingEvent]) ->
     report = IngestReport()
     fresh = _without_duplicates(session, events, report)
     fresh = _apply_suppressions(session, fresh)
-    graph = IdentityGraph(identity_rules(ctx), _customer_ids(ctx))
+    graph = IdentityGraph(identity_rules(ctx), _customer_ids(ctx),
+                          fetch_counts=lambda customer_id: _counts_on_demand(session, customer_id))
     identities = list({identity for event in fresh for identity in event.identities})
     store.lock_identities(session, identities)
     for identity, customer_id in store.owners_of(session, identities):
@@ -67,8 +69,11 @@ def ingest_in(session: Session, ctx: AppContext, events: list[IncomingEvent]) ->
     involved = sorted(set(graph.owners.values()) | set(known.values()))
     if not store.lock_customers(session, involved):
         raise StaleGraph("a customer of this batch was merged or erased meanwhile")
-    for customer_id, counts in store.identity_counts(session, involved).items():
+    counted = _may_need_counts(graph, fresh, known)
+    for customer_id, counts in store.identity_counts(session, counted).items():
         graph.load_counts(customer_id, counts)
+    for customer_id in counted:
+        graph.counts.setdefault(customer_id, Counter())
 
     landed: dict[int, str] = {}
     for position, event in enumerate(fresh):
@@ -83,6 +88,30 @@ def ingest_in(session: Session, ctx: AppContext, events: list[IncomingEvent]) ->
     report.customer_ids = [final.get(id(event)) for event in events]
     report.suppressed = len(events) - report.stored - report.duplicates
     return report
+
+
+def _counts_on_demand(session: Session, customer_id: str) -> dict[str, int]:
+    """Identity counts of one customer the prefetch did not cover (a safety net)."""
+    return store.identity_counts(session, [customer_id]).get(customer_id, {})
+
+
+def _may_need_counts(
+    graph: IdentityGraph, events: list[IncomingEvent], known: dict[str, str]
+) -> list[str]:
+    """The stored customers whose identity counts stitching may ask for: those an event
+    reaches that does not already point wholly at one customer (or has an anchor). Events
+    that do are stitched without the rules, and an event that goes through them in the batch
+    does so before the batch too; so this prefetch is complete in practice, and the graph
+    fetches any other customer's counts on demand."""
+    wanted: set[str] = set()
+    for event in events:
+        owners = {graph.owners.get(identity) for identity in event.identities}
+        if event.customer_id:
+            wanted.add(known[event.customer_id])
+        elif len(owners) == 1 and None not in owners:
+            continue
+        wanted.update(owner for owner in owners if owner is not None)
+    return sorted(wanted)
 
 
 def _customer_ids(ctx: AppContext) -> Callable[[], str]:
@@ -165,8 +194,8 @@ def _write(
     ])
     # One generated id per batch, suffixed per event: unique and still time-ordered.
     base = ctx.ids.new("evt")
-    store.insert_events(session, [_event_row(f"{base}{i:05d}", event, graph.find(landed[i]))
-                                  for i, event in enumerate(events)])
+    store.insert_events(session, events, [f"{base}{i:05d}" for i in range(len(events))],
+                        [graph.find(landed[i]) for i in range(len(events))])
     _write_traits(session, graph, events, landed, now)
 
 
@@ -179,17 +208,6 @@ def _identity_sources(graph: IdentityGraph, events: list[IncomingEvent]) -> dict
             if key in wanted and key not in sources:
                 sources[key] = event.source
     return sources
-
-
-def _event_row(event_id: str, event: IncomingEvent, customer_id: str) -> dict[str, Any]:
-    return {
-        "id": event_id, "customer_id": customer_id, "source": event.source,
-        "message_id": event.message_id, "type": event.type, "event": event.event,
-        "name": event.name, "channel": event.channel, "user_id": event.user_id,
-        "anonymous_id": event.anonymous_id, "properties": event.properties,
-        "traits": event.traits, "context": event.context, "timestamp": event.timestamp,
-        "received_at": event.received_at,
-    }
 
 
 def _write_traits(

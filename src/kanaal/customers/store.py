@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     Column,
@@ -33,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kanaal.core.db import UtcDateTime, metadata
-from kanaal.customers.domain import Identity
+from kanaal.customers.domain import Identity, IncomingEvent
 
 customers = Table(
     "customers",
@@ -180,11 +181,18 @@ def _plain(value: Any) -> Any:
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_plain)
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 def _json(value: Any) -> str:
-    return _ENCODER.encode(value) if value else ("{}" if isinstance(value, dict) else
-                                                 _ENCODER.encode(value))
+    """Compact JSON text: orjson (several times faster on the intake path), or the standard
+    encoder for what orjson refuses (integers over 64 bits)."""
+    if not value:
+        return "{}" if isinstance(value, dict) else _ENCODER.encode(value)
+    try:
+        return orjson.dumps(value, default=_plain, option=_ORJSON_OPTIONS).decode()
+    except TypeError:
+        return _ENCODER.encode(value)
 
 
 # ---------------------------------------------------------------- intake queries
@@ -209,18 +217,26 @@ def existing_message_ids(
 
 
 def owners_of(session: Session, identities: Sequence[Identity]) -> list[tuple[Identity, str]]:
-    """The stored customer of each identity that has one (one indexed query per type)."""
+    """The stored customer of each identity that has one: one indexed lookup per type, all
+    types in one statement (UNION ALL) while the parameters fit."""
     by_type: dict[str, list[str]] = defaultdict(list)
     for identity in identities:
         by_type[identity.type].append(identity.value)
     driver = _Driver(session)
-    found: list[tuple[Identity, str]] = []
+    parts: list[tuple[str, list[str]]] = []
     for identity_type, values in by_type.items():
-        rows = driver.select_in(
-            f"SELECT value, customer_id FROM customer_identities WHERE type = {driver.mark} "
-            "AND value", (identity_type,), values,
-        )
-        found.extend((Identity(identity_type, row[0]), row[1]) for row in rows)
+        parts.extend((identity_type, list(chunk)) for chunk in _chunks(values))
+    found: list[tuple[Identity, str]] = []
+    while parts:
+        selects: list[str] = []
+        params: list[str] = []
+        while parts and (not params or len(params) + len(parts[0][1]) < _CHUNK * 2):
+            identity_type, values = parts.pop()
+            selects.append("SELECT type, value, customer_id FROM customer_identities "
+                           f"WHERE type = {driver.mark} AND value IN ({driver.marks(len(values))})")
+            params += [identity_type, *values]
+        rows = driver.connection.exec_driver_sql(" UNION ALL ".join(selects), tuple(params))
+        found.extend((Identity(row[0], row[1]), row[2]) for row in rows.all())
     return found
 
 
@@ -238,8 +254,9 @@ def identity_counts(session: Session, customer_ids: Sequence[str]) -> dict[str, 
 
 def any_suppressions(session: Session) -> bool:
     """Whether any identity is suppressed at all (lets intake skip hashing when none is)."""
-    return session.execute(select(identity_suppressions.c.identity_hash).limit(1)).first() \
-        is not None
+    # Asked for every batch: plain SQL skips the statement compilation.
+    return _Driver(session).connection.exec_driver_sql(
+        "SELECT 1 FROM identity_suppressions LIMIT 1").first() is not None
 
 
 def suppressed_hashes(session: Session, hashes: Sequence[str]) -> set[str]:
@@ -339,17 +356,22 @@ _EVENT_COLUMNS = ("id", "customer_id", "source", "message_id", "type", "event", 
                   "timestamp", "received_at")
 
 
-def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Append events; a (source, message_id) already stored is skipped by the constraint."""
+def insert_events(
+    session: Session, events: Sequence[IncomingEvent], ids: Sequence[str],
+    customer_ids: Sequence[str],
+) -> None:
+    """Append events with their ids and customers; a (source, message_id) already stored is
+    skipped by the constraint."""
     driver = _Driver(session)
+    time, text = driver.time, _json
     driver.many(
         f"INSERT INTO customer_events ({', '.join(_EVENT_COLUMNS)}) "
         f"VALUES ({driver.marks(len(_EVENT_COLUMNS))}) "
         "ON CONFLICT (source, message_id) DO NOTHING",
-        [(r["id"], r["customer_id"], r["source"], r["message_id"], r["type"], r["event"],
-          r["name"], r["channel"], r["user_id"], r["anonymous_id"], _json(r["properties"]),
-          _json(r["traits"]), _json(r["context"]), driver.time(r["timestamp"]),
-          driver.time(r["received_at"])) for r in rows],
+        [(event_id, customer_id, e.source, e.message_id, e.type, e.event, e.name, e.channel,
+          e.user_id, e.anonymous_id, text(e.properties), text(e.traits), text(e.context),
+          time(e.timestamp), time(e.received_at))
+         for e, event_id, customer_id in zip(events, ids, customer_ids, strict=True)],
     )
 
 
