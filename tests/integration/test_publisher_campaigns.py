@@ -94,11 +94,12 @@ def test_a_selected_prospect_is_invited_to_the_tracked_number_while_agents_are_f
     assert shown["action"] == "store_appointment"
     click = client.post("/v1/publisher/clicks", headers=basic(keys.write), json={
         "campaign": "test-drive", "decision_id": shown["decision_id"], "target": "phone"})
-    assert click.json()["recorded"] == ["click", "contact"]
+    # A click on the number is a click; the call, once it reaches the number, is the contact
+    assert click.json()["recorded"] == ["click"]
     assert report(client, keys) | {} == {
         "campaign": "test-drive", "publisher": "AutoWeek", "impressions": 1, "clicks": 1,
-        "contacts": 1, "appointments": 0, "sales": 0, "revenue": "0", "currency": "EUR",
-        "cost": "1.52", "cost_per_sale": None}
+        "contacts": 0, "calls": 0, "appointments": 0, "sales": 0, "revenue": "0",
+        "currency": "EUR", "cost": "1.52", "cost_per_sale": None}
 
 
 @pytest.mark.parametrize(("context", "reason"), [
@@ -184,6 +185,13 @@ def test_bad_campaigns_are_refused_and_nothing_is_stored(
          "queue_channel_mismatch"),
         (campaign_body(shop, channels=[{"type": "phone", "queue": "volta-phone"}]), 422,
          "missing_number"),
+        (campaign_body(shop, channels=[{"type": "phone", "queue": "volta-phone",
+                                        "number": "020 555 0101"}]), 422,
+         "invalid_phone_number"),
+        (campaign_body(shop, channels=[{"type": "callback", "queue": "volta-callbacks",
+                                        "number": NUMBER}]), 422, "unexpected_number"),
+        (campaign_body(shop, channels=[{"type": "chat", "queue": "volta-phone"}]), 422,
+         "queue_channel_mismatch"),
         (campaign_body("loc_nope"), 404, "unknown_location"),
         (campaign_body(shop, sku="NOPE"), 404, "unknown_sku"),
     ]

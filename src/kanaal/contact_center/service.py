@@ -31,7 +31,13 @@ from kanaal.contact_center.capacity import (
     refresh_capacity,
     snapshot_computed_at,
 )
-from kanaal.contact_center.domain import Agent, Callback, Interaction, QueueCapacity
+from kanaal.contact_center.domain import (
+    Agent,
+    Callback,
+    Interaction,
+    QueueCapacity,
+    check_e164,
+)
 from kanaal.contact_center.interactions import (
     answered_wait,
     calls_to_numbers,
@@ -58,6 +64,7 @@ __all__ = [
     "callback_not_reached",
     "calls_to_numbers",
     "capacity_snapshot",
+    "check_e164",
     "create_agent",
     "create_callback",
     "create_callback_in",

@@ -76,7 +76,7 @@ def invitation(body: InvitationIn, ctx: Ctx, _key: AnyKey) -> dict[str, Any]:
 
 @router.post("/v1/publisher/clicks")
 def click(body: ClickIn, ctx: Ctx, _key: AnyKey) -> dict[str, Any]:
-    """A click on an invitation (the tracked number also counts as a contact)."""
+    """A click on an invitation (opening the chat also counts as a contact)."""
     return service.record_click(ctx, body.model_dump())
 
 

@@ -25,9 +25,9 @@ class RulesIn(_In):
 
 
 class ChannelIn(_In):
-    """A tracked inbound number (phone) or a callback queue."""
+    """A tracked inbound number (phone, E.164), a callback queue or a chat queue."""
 
-    type: Literal["phone", "callback"]
+    type: Literal["phone", "callback", "chat"]
     queue: str = Field(min_length=1, max_length=60)
     number: str | None = Field(default=None, min_length=3, max_length=40)
 
@@ -113,7 +113,7 @@ class ClickIn(_In):
 
     campaign: str = Field(min_length=1, max_length=60)
     decision_id: str = Field(min_length=1, max_length=40)
-    target: Literal["phone", "callback", "appointment"]
+    target: Literal["phone", "callback", "chat", "appointment"]
 
 
 class CallbackIn(_In):
@@ -168,6 +168,7 @@ class ReportOut(BaseModel):
     impressions: int
     clicks: int
     contacts: int
+    calls: int
     appointments: int
     sales: int
     revenue: str

@@ -12,7 +12,7 @@ from kanaal.contact_center import service as contact_center
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, InvalidInput, NotFound
 from kanaal.orders.service import list_orders
-from kanaal.publishers import store
+from kanaal.publishers import store, store_reports
 from kanaal.publishers.domain import (
     CHANNEL_TYPES,
     ENGINE_ACTION,
@@ -52,6 +52,13 @@ def create_campaign(ctx: AppContext, fields: dict[str, Any]) -> Campaign:
     if any(c.type == "phone" and not c.number for c in channels):
         raise InvalidInput("a phone channel needs its tracked inbound number",
                            code="missing_number")
+    for c in channels:
+        if c.type == "phone" and c.number:
+            # Calls are matched to the campaign by this number: it must be a real one.
+            contact_center.check_e164(c.number, "number")
+        elif c.number:
+            raise InvalidInput(f"only a phone channel has a number (not {c.type})",
+                               code="unexpected_number")
     rules = fields.get("rules") or {}
     campaign = Campaign(
         id=ctx.ids.new("pcm"), handle=check_handle(fields["handle"]), name=fields["name"],
@@ -156,11 +163,19 @@ def _impression(session: Any, campaign: Campaign, decision_id: str) -> Any:
 
 
 def record_click(ctx: AppContext, body: dict[str, Any]) -> dict[str, Any]:
-    """A click on an invitation; a click on the tracked number is also a contact."""
+    """A click on an invitation; opening the chat from it is also a contact.
+
+    A click on the tracked number is only a click: the call, when it reaches the number, is
+    the contact (see `report`).
+    """
     campaign = get_campaign(ctx, body["campaign"])
+    if body["target"] in CHANNEL_TYPES and not any(
+            c.type == body["target"] for c in campaign.channels):
+        raise InvalidInput(f"this campaign does not invite to {body['target']}",
+                           code="channel_not_offered")
     with ctx.db.transaction() as session:
         shown = _impression(session, campaign, body["decision_id"])
-        kinds = ["click"] + (["contact"] if body["target"] == "phone" else [])
+        kinds = ["click"] + (["contact"] if body["target"] == "chat" else [])
         for kind in kinds:
             store.insert_event(session, id=ctx.ids.new("pev"), campaign_id=campaign.id,
                                kind=kind, customer_id=shown.customer_id,
@@ -194,25 +209,56 @@ def request_callback(ctx: AppContext, body: dict[str, Any]) -> dict[str, Any]:
     return {"id": callback.id, "queue": callback.queue, "phone": callback.phone}
 
 
+def _tracked_calls(ctx: AppContext, campaign: Campaign) -> list[Any]:
+    """Calls that reached the campaign's tracked numbers since it started."""
+    numbers = sorted({contact_center.check_e164(c.number, "number")
+                      for c in campaign.channels if c.type == "phone" and c.number})
+    return contact_center.calls_to_numbers(ctx, numbers, since=campaign.created_at,
+                                           until=ctx.clock.now())
+
+
 def report(ctx: AppContext, ref: str) -> dict[str, Any]:
-    """Impressions, clicks, contacts, appointments, sales, revenue, cost and cost per sale."""
+    """Impressions, clicks, contacts, appointments, sales, revenue, cost and cost per sale.
+
+    Contacts are callbacks, chats and appointments asked for from an invitation plus the calls
+    that reached the campaign's tracked number since it started. Sales are the orders of every
+    customer the campaign reached (an impression or a tracked call) placed after that first
+    reach, plus tracked calls that ended in a sale and were not followed by an order of the
+    same customer (an agent's sale that became an order counts once, as the order).
+    """
     campaign = get_campaign(ctx, ref)
     with ctx.db.reader() as session:
-        counts = store.event_counts(session, campaign.id)
-        reached = store.reached_customers(session, campaign.id)
+        counts = store_reports.funnel_counts(session, campaign.id)
+        reached = store_reports.first_impressions(session, campaign.id)
         booked = store.appointments_of(session, campaign_id=campaign.id)
+    calls = _tracked_calls(ctx, campaign)
+    for call in calls:
+        if call.customer_id is not None and (call.customer_id not in reached
+                                             or call.started_at < reached[call.customer_id]):
+            reached[call.customer_id] = call.started_at
     sales, revenue = 0, Decimal("0")
+    ordered_at: dict[str, list[str]] = {}
     for customer_id, first_seen in reached.items():
         for order in list_orders(ctx, customer_id=customer_id, limit=200):
             if order["status"] != "cancelled" and order["created_at"] >= first_seen.isoformat() \
                     and order["currency"] == campaign.currency:
                 sales += 1
                 revenue += Decimal(order["total"])
+                ordered_at.setdefault(customer_id, []).append(order["created_at"])
+    for call in calls:
+        if call.outcome is None or call.outcome.value != "sale" or call.sale_value is None \
+                or call.currency != campaign.currency:
+            continue
+        after = ordered_at.get(call.customer_id or "", [])
+        if any(at >= call.started_at.isoformat() for at in after):
+            continue  # the sale became an order, counted above
+        sales += 1
+        revenue += call.sale_value
     impressions, clicks = counts.get("impression", 0), counts.get("click", 0)
     cost = campaign_cost(campaign, impressions, clicks)
     return {"campaign": campaign.handle, "publisher": campaign.publisher,
-            "impressions": impressions, "clicks": clicks, "contacts": counts.get("contact", 0),
+            "impressions": impressions, "clicks": clicks,
+            "contacts": counts.get("contact", 0) + len(calls), "calls": len(calls),
             "appointments": len(booked), "sales": sales, "revenue": str(revenue),
             "currency": campaign.currency, "cost": str(cost),
             "cost_per_sale": None if (c := cost_per_sale(cost, sales)) is None else str(c)}
-
