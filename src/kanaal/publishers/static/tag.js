@@ -1,7 +1,8 @@
 /* Kanaal publisher tag: <script src="https://kanaal.example/publisher/tag.js" async
    data-campaign="test-drive" data-key="WRITE_KEY" data-segment="in-market"
    data-score="0.8" data-page-type="review"></script>
-   Asks Kanaal whether to invite this reader now and renders the invitation. */
+   Asks Kanaal whether to invite this reader now and renders the invitation: the tracked
+   number, a callback, a chat with an expert (Kanaal's chat, as in kanaal.js) or a booking. */
 (function () {
   'use strict';
   var script = document.currentScript;
@@ -45,14 +46,21 @@
     'text-decoration:none;cursor:pointer}.kp-box label{display:block;margin:6px 0 2px}' +
     '.kp-box input,.kp-box select{width:100%;box-sizing:border-box;padding:6px;font:inherit}' +
     '.kp-box .kp-close{position:absolute;right:8px;top:6px;background:none;color:#555;' +
-    'padding:2px 6px}.kp-box [role=alert]{color:#a40000}';
+    'padding:2px 6px}.kp-box [role=alert]{color:#a40000}' +
+    '.kp-log{list-style:none;margin:0 0 8px;padding:0;max-height:220px;overflow-y:auto}' +
+    '.kp-log li{margin:4px 0}.kp-log .kp-who{font-weight:600;margin-right:6px}';
 
   function render(inv, visitor) {
     var style = el('style'); style.textContent = css; document.head.appendChild(style);
     var box = el('aside', { 'class': 'kp-box', 'role': 'dialog', 'aria-label': inv.headline,
                             'data-kanaal-invitation': inv.campaign });
     var close = el('button', { 'class': 'kp-close', 'aria-label': 'Close' }, '×');
-    close.onclick = function () { box.remove(); };
+    close.onclick = function () {
+      // Closing the invitation ends an open chat (its transcript goes to the timeline).
+      var open = box.kanaalChat;
+      if (open && open.readyState === 1) { open.send(JSON.stringify({ type: 'close' })); open.close(); }
+      box.remove();
+    };
     box.appendChild(close);
     box.appendChild(el('h2', {}, inv.headline));
     box.appendChild(el('p', {}, inv.body));
@@ -78,6 +86,11 @@
           .catch(function (e) { box.appendChild(el('p', { role: 'alert' }, e.message)); });
       };
       box.appendChild(cb);
+    }
+    if (inv.channel && inv.channel.type === 'chat') {
+      var start = el('button', {}, 'Chat with an expert');
+      start.onclick = function () { click('chat'); start.remove(); chat(box, visitor); };
+      box.appendChild(start);
     }
     if (inv.appointments) {
       var book = el('button', {}, 'Book an appointment');
@@ -122,6 +135,54 @@
       }).catch(function (e) { error.textContent = e.message; });
     };
     box.appendChild(form);
+  }
+
+  // The Kanaal chat over its WebSocket, as the web SDK (kanaal.js) opens it; the publisher's
+  // visitor id keeps the conversation on the same customer as the invitation.
+  function chat(box, visitor) {
+    var lang = (document.documentElement.lang || navigator.language || 'en').slice(0, 2);
+    var log = el('ol', { 'class': 'kp-log', role: 'log', 'aria-live': 'polite',
+                         'aria-label': 'Chat' });
+    var form = el('form', { 'aria-label': 'Chat', 'data-kanaal-chat': 'connecting' });
+    var input = el('input', { id: 'kp-chat-input', autocomplete: 'off', maxlength: '2000' });
+    var error = el('p', { role: 'alert' });
+    form.appendChild(log);
+    form.appendChild(el('label', { 'for': 'kp-chat-input' }, 'Your message'));
+    form.appendChild(input);
+    form.appendChild(el('button', { type: 'submit' }, 'Send'));
+    form.appendChild(error);
+    box.appendChild(form);
+    var names = { visitor: 'You', bot: 'Assistant', agent: 'Expert' };
+    var socket = new WebSocket(base.replace(/^http/, 'ws') + '/v1/chat/ws?key=' +
+      encodeURIComponent(cfg.key) + '&anonymousId=' + encodeURIComponent(visitor) +
+      '&lang=' + encodeURIComponent(lang));
+    box.kanaalChat = socket;
+    socket.onmessage = function (m) {
+      var data = JSON.parse(m.data);
+      if (data.type === 'welcome' || data.type === 'status') {
+        form.setAttribute('data-kanaal-chat', data.status);
+      }
+      if (data.type === 'message') {
+        var line = el('li', { 'data-sender': data.sender });
+        line.appendChild(el('span', { 'class': 'kp-who' }, names[data.sender] || ''));
+        line.appendChild(el('span', {}, data.body));
+        log.appendChild(line);
+        log.scrollTop = log.scrollHeight;
+      }
+      if (data.type === 'error') { error.textContent = data.message; }
+    };
+    socket.onclose = function () {
+      if (!error.textContent) { error.textContent = 'The chat is disconnected.'; }
+    };
+    form.onsubmit = function (event) {
+      event.preventDefault();
+      var text = input.value.trim();
+      if (!text) { return; }
+      if (socket.readyState !== 1) { error.textContent = 'The chat is disconnected.'; return; }
+      socket.send(JSON.stringify({ type: 'message', body: text }));
+      input.value = '';
+    };
+    input.focus();
   }
 
   var visitor = anonymousId();
