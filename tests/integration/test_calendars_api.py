@@ -138,7 +138,7 @@ def test_bad_calendars_and_unknown_resources_are_refused_and_nothing_is_stored(
     store_id = make_location(ctx, "Store Utrecht", kind="store").id
     warehouse = make_location(ctx, "Warehouse", kind="warehouse").id
     cases = [
-        (("store", "loc_nope", HOURS), 404, "unknown_store"),
+        (("store", "loc_nope", HOURS), 404, "unknown_location"),
         (("agent", "agt_nope", HOURS), 404, "unknown_agent"),
         (("store", warehouse, HOURS), 422, "not_a_store"),
         (("store", store_id, {**HOURS, "timezone": "Mars/Olympus"}), 422, "invalid_timezone"),

@@ -49,7 +49,7 @@ def resource_name_in(session: Session, kind: str, resource_id: str) -> str:
     try:
         location = get_location_in(session, resource_id)
     except NotFound as exc:
-        raise NotFound(f"no store {resource_id!r}", code="unknown_store",
+        raise NotFound(f"no store {resource_id!r}", code="unknown_location",
                        details=[{"resource_id": resource_id}]) from exc
     if location.kind.value != "store":
         raise InvalidInput(f"{resource_id!r} is a {location.kind.value}, not a store",
