@@ -9,14 +9,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from starlette.websockets import WebSocketDisconnect
 
+from kanaal.calendars.service import list_appointments
+from kanaal.collect.service import record_event
 from kanaal.contact_center import service as cc
 from kanaal.core.context import AppContext
-from kanaal.core.errors import Conflict, Forbidden, InvalidInput
+from kanaal.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from kanaal.customers.service import recent_events
 from kanaal.touchpoints import chat_desk, chat_service
 from kanaal.touchpoints import chat_store as store
 from tests.conftest import Keys
+from tests.support.calendars import counts, emails, store_with_calendar
 from tests.support.contact_center import count_rows
+from tests.support.inventory import make_location
 
 
 def rows(ctx: AppContext) -> tuple[int, int]:
@@ -181,10 +185,11 @@ def test_agents_take_chats_up_to_their_concurrency_and_only_once(ctx: AppContext
         chat_desk.agent_says(ctx, other.id, first, "Hello")
 
 
-def test_a_chat_becomes_a_store_appointment_and_its_transcript_lands_on_the_timeline(
+def test_a_chat_to_a_store_without_calendar_becomes_an_appointment_request_for_its_staff(
     ctx: AppContext,
 ) -> None:
     agent_id = staffed(ctx)
+    store_id = make_location(ctx, "Store Utrecht", kind="store").id
     conversation_id = _waiting_chat(ctx, "anon-1")
     chat_service.visitor_says(ctx, conversation_id, "anon-1", "OLED 65")
     chat_desk.take_chat(ctx, agent_id, conversation_id)
@@ -192,12 +197,16 @@ def test_a_chat_becomes_a_store_appointment_and_its_transcript_lands_on_the_time
     with pytest.raises(InvalidInput):
         chat_desk.request_store_appointment(ctx, agent_id, conversation_id, store_id="",
                                             when="Saturday")
+    with pytest.raises(NotFound) as unknown:
+        chat_desk.request_store_appointment(ctx, agent_id, conversation_id,
+                                            store_id="store-nope", when="Saturday 11:00")
+    assert unknown.value.code == "unknown_location"
+    assert cc.list_tasks(ctx) == []
     task_id = chat_desk.request_store_appointment(ctx, agent_id, conversation_id,
-                                                  store_id="store-utrecht",
-                                                  when="Saturday 11:00")
+                                                  store_id=store_id, when="Saturday 11:00")
     [task] = cc.list_tasks(ctx)
     assert (task["id"], task["kind"], task["store_id"]) == (
-        task_id, "store_appointment", "store-utrecht")
+        task_id, "store_appointment", store_id)
     assert task["context"]["qualification"] == {"interest_product": "OLED 65"}
     with ctx.db.reader() as session:
         conversation = store.find_conversation(session, conversation_id)
@@ -213,6 +222,116 @@ def test_a_chat_becomes_a_store_appointment_and_its_transcript_lands_on_the_time
     with pytest.raises(Forbidden):
         chat_desk.close_chat(ctx, agent_id, conversation_id, "no_sale")
     assert count_rows(ctx)["cc_callbacks"] == 0
+
+
+def _chat_with_agent(ctx: AppContext, agent_id: str, anonymous_id: str = "anon-1") -> str:
+    conversation_id = _waiting_chat(ctx, anonymous_id)
+    chat_desk.take_chat(ctx, agent_id, conversation_id)
+    return conversation_id
+
+
+def test_an_agent_books_a_free_store_slot_for_the_chats_customer(ctx: AppContext) -> None:
+    agent_id = staffed(ctx)
+    store_id = store_with_calendar(ctx)
+    conversation_id = _chat_with_agent(ctx, agent_id)
+    with ctx.db.transaction() as session:  # the visitor gave their email earlier
+        customer_id = store.find_conversation(session, conversation_id)["customer_id"]
+        record_event(session, ctx, type="identify", event=None, identities={},
+                     customer_id=customer_id, traits={"email": "ann@example.com"},
+                     channel="web", source="tests")
+    # The desk shows the store's free slots of a day in its local time
+    shown = chat_desk.store_slots(ctx, store_id, "2026-01-06")
+    assert (shown["has_calendar"], shown["timezone"]) == (True, "Europe/Amsterdam")
+    assert [s["label"] for s in shown["slots"]][:3] == ["09:00", "10:00", "11:00"]
+    assert chat_desk.appointment_stores(ctx) == [
+        {"id": store_id, "name": "Store Utrecht", "has_calendar": True}]
+    appointment = chat_desk.book_store_appointment(
+        ctx, agent_id, conversation_id, store_id=store_id,
+        slot_start=shown["slots"][1]["start"].isoformat())
+    assert (appointment["local_start"], appointment["source"], appointment["source_ref"],
+            appointment["customer_id"], appointment["email"]) == (
+        "2026-01-06T10:00:00+01:00", "chat", conversation_id, customer_id, "ann@example.com")
+    with ctx.db.reader() as session:
+        conversation = store.find_conversation(session, conversation_id)
+        lines = [m["body"] for m in store.messages_of(session, conversation_id)]
+        events = recent_events(session, customer_id)
+    assert conversation is not None and conversation["status"] == "closed"
+    assert lines[-2] == ("Your appointment at Store Utrecht is booked for Tuesday 06 January "
+                         f"2026, 10:00-11:00 CET. Reference: {appointment['id']}.")
+    names = [e["event"] for e in events]
+    assert names[:3] == ["Chat Completed", "Chat Transcript", "Appointment Booked"]
+    assert events[1]["properties"]["appointment_id"] == appointment["id"]
+    assert events[2]["channel"] == "chat"
+    assert [m["to"] for m in emails(ctx)] == ["ann@example.com"]
+    assert "10:00" not in [s["label"] for s in chat_desk.store_slots(
+        ctx, store_id, "2026-01-06")["slots"]]
+
+
+def test_a_taken_or_bad_slot_from_the_desk_stores_nothing_and_keeps_the_chat_open(
+    ctx: AppContext,
+) -> None:
+    agent_id = staffed(ctx, concurrency=2)
+    store_id = store_with_calendar(ctx)
+    first = _chat_with_agent(ctx, agent_id, "anon-1")
+    second = _chat_with_agent(ctx, agent_id, "anon-2")
+    slot = "2026-01-06T09:00:00+00:00"
+    chat_desk.book_store_appointment(ctx, agent_id, first, store_id=store_id, slot_start=slot)
+    before = rows(ctx), counts(ctx)
+    for store_ref, start, code in [(store_id, slot, "slot_taken"),
+                                   (store_id, "2026-01-06T09:30:00+00:00", "invalid_slot"),
+                                   (store_id, "2026-01-05T08:00:00+00:00", "slot_in_past"),
+                                   (store_id, "tomorrow at ten", "invalid_slot"),
+                                   ("loc_nope", slot, "no_calendar")]:
+        with pytest.raises(DomainError) as refused:
+            chat_desk.book_store_appointment(ctx, agent_id, second, store_id=store_ref,
+                                             slot_start=start)
+        assert refused.value.code == code
+    with pytest.raises(Conflict) as has_calendar:
+        chat_desk.request_store_appointment(ctx, agent_id, second, store_id=store_id,
+                                            when="Saturday")
+    assert has_calendar.value.code == "store_has_calendar"
+    assert (rows(ctx), counts(ctx)) == before
+    assert cc.list_tasks(ctx) == []
+    with ctx.db.reader() as session:
+        conversation = store.find_conversation(session, second)
+    assert conversation is not None and conversation["status"] == "agent"
+
+
+def test_the_desk_page_shows_free_slots_and_books_one_through_its_form(
+    ctx: AppContext, client: TestClient,
+) -> None:
+    from tests.integration.test_desk import desk_csrf, sign_in
+
+    agent_id = staffed(ctx)
+    store_id = store_with_calendar(ctx)
+    bare = make_location(ctx, "Store Delft", kind="store").id
+    conversation_id = _chat_with_agent(ctx, agent_id)
+    assert sign_in(client).status_code == 303
+    page = client.get("/desk/chats", params={"book": conversation_id, "store": store_id,
+                                             "date": "2026-01-06"})
+    assert page.status_code == 200
+    assert "Free slots on 2026-01-06 (Europe/Amsterdam)" in page.text
+    assert 'value="2026-01-06T09:00:00+00:00"' in page.text
+    assert "Store Delft (no calendar)" in page.text
+    bad_day = client.get("/desk/chats", params={"book": conversation_id, "store": store_id,
+                                                "date": "2025-12-01"})
+    assert "Pick a day from today up to 90 days ahead." in bad_day.text
+    without = client.get("/desk/chats", params={"book": conversation_id, "store": bare})
+    assert "This store has no calendar" in without.text
+    csrf = desk_csrf(client)
+    taken = client.post(f"/desk/chats/{conversation_id}/appointment", data={
+        "csrf_token": csrf, "store_id": store_id, "day": "2026-01-06",
+        "slot_start": "2026-01-06T09:30:00+00:00"}, follow_redirects=False)
+    assert taken.headers["location"] == (
+        f"/desk/chats?error=invalid_slot&book={conversation_id}&store={store_id}"
+        f"&date=2026-01-06#chat-{conversation_id}")
+    booked = client.post(f"/desk/chats/{conversation_id}/appointment", data={
+        "csrf_token": csrf, "store_id": store_id, "day": "2026-01-06",
+        "slot_start": "2026-01-06T09:00:00+00:00"}, follow_redirects=False)
+    assert booked.headers["location"] == f"/desk/chats#chat-{conversation_id}"
+    [appointment] = list_appointments(ctx, "store", store_id)
+    assert (appointment["source_ref"], appointment["slot_start"]) == (
+        conversation_id, "2026-01-06T09:00:00+00:00")
 
 
 def test_opening_chats_is_rate_limited_per_client(ctx: AppContext, client: TestClient,

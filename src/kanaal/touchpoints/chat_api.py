@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -142,28 +143,40 @@ def _agent(ctx: AppContext, request: Request) -> tuple[Any, str] | None:
     return None if session is None or agent_id is None else (session, agent_id)
 
 
-def _back(conversation_id: str | None = None, error: str | None = None) -> RedirectResponse:
-    url = DESK + (f"?error={error}" if error else "") + (
+def _back(conversation_id: str | None = None, error: str | None = None,
+          keep: dict[str, str] | None = None) -> RedirectResponse:
+    query = urlencode({**({"error": error} if error else {}), **(keep or {})})
+    url = DESK + (f"?{query}" if query else "") + (
         f"#chat-{conversation_id}" if conversation_id else "")
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 @router.get(DESK, response_class=HTMLResponse, include_in_schema=False)
 def chats_page(request: Request, ctx: Ctx, error: str | None = None,
-               fragment: bool = False) -> Response:
-    """The agent's chats: waiting chats to take and their open chats side by side."""
+               fragment: bool = False, book: str | None = None, store: str | None = None,
+               date: str | None = None) -> Response:
+    """The agent's chats: waiting chats to take and their open chats side by side; with
+    `book=<chat>&store=<id>&date=<day>` that chat shows the store's free slots."""
     current = _agent(ctx, request)
     if current is None:
         return RedirectResponse("/desk/login", status_code=303)
     session, agent_id = current
     agent = contact_center.get_agent(ctx, agent_id)
     view = chat_desk.desk_view(ctx, agent_id)
+    view["stores"] = chat_desk.appointment_stores(ctx)
+    view["booking"] = None
+    if book and store:
+        try:
+            view["booking"] = {"chat_id": book, **chat_desk.store_slots(ctx, store, date)}
+        except DomainError as exc:
+            view["booking"] = {"chat_id": book, "store_id": store, "date": date,
+                               "error": exc.code, "slots": []}
     return render_desk(agent=agent, csrf_token=session.csrf, view=view, error=error,
                        fragment=fragment)
 
 
 def _act(request: Request, ctx: AppContext, csrf_token: str, conversation_id: str,
-         action: Callable[[str], object]) -> Response:
+         action: Callable[[str], object], keep: dict[str, str] | None = None) -> Response:
     current = _agent(ctx, request)
     if current is None:
         return RedirectResponse("/desk/login", status_code=303)
@@ -172,7 +185,7 @@ def _act(request: Request, ctx: AppContext, csrf_token: str, conversation_id: st
         check_csrf(session, csrf_token)
         action(agent_id)
     except DomainError as exc:
-        return _back(conversation_id, exc.code)
+        return _back(conversation_id, exc.code, keep)
     return _back(conversation_id)
 
 
@@ -204,12 +217,21 @@ def to_callback(conversation_id: str, request: Request, ctx: Ctx,
 @router.post(DESK + "/{conversation_id}/appointment", include_in_schema=False)
 def to_appointment(conversation_id: str, request: Request, ctx: Ctx,
                    store_id: Annotated[str, Form(max_length=60)] = "",
+                   slot_start: Annotated[str, Form(max_length=40)] = "",
                    when: Annotated[str, Form(max_length=200)] = "",
+                   day: Annotated[str, Form(max_length=10)] = "",
                    csrf_token: Csrf = "") -> Response:
-    """Ask a store for an appointment with the prospect."""
+    """Book a free slot of the store's calendar for the chat's customer; for a store without
+    a calendar, ask its staff for an appointment at the wished time (a task)."""
+    keep = {"book": conversation_id, "store": store_id, "date": day}
+    if slot_start:
+        return _act(request, ctx, csrf_token, conversation_id,
+                    lambda agent: chat_desk.book_store_appointment(
+                        ctx, agent, conversation_id, store_id=store_id, slot_start=slot_start),
+                    keep)
     return _act(request, ctx, csrf_token, conversation_id,
                 lambda agent: chat_desk.request_store_appointment(
-                    ctx, agent, conversation_id, store_id=store_id, when=when))
+                    ctx, agent, conversation_id, store_id=store_id, when=when), keep)
 
 
 @router.post(DESK + "/{conversation_id}/close", include_in_schema=False)

@@ -1,13 +1,16 @@
-"""Chat use cases for agents: take a waiting chat, reply, turn it into a callback or a store
-appointment, close it with its transcript on the customer's timeline."""
+"""Chat use cases for agents: take a waiting chat, reply, turn it into a callback or a booked
+store appointment, close it with its transcript on the customer's timeline."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kanaal.calendars import service as calendars
+from kanaal.calendars.domain import Booking, local_day
 from kanaal.collect.service import record_event
 from kanaal.contact_center import service as contact_center
 from kanaal.core.context import AppContext
@@ -172,14 +175,86 @@ def convert_to_callback(ctx: AppContext, agent_id: str, conversation_id: str, *,
     return callback_id
 
 
+def appointment_stores(ctx: AppContext) -> list[dict[str, Any]]:
+    """The stores an agent can send a chat to, each with whether it has a calendar."""
+    from kanaal.inventory.service import list_locations
+
+    with_calendar = {c.resource_id for c in calendars.list_calendars(ctx)
+                     if c.resource_kind == "store"}
+    return [{"id": loc.id, "name": loc.name, "has_calendar": loc.id in with_calendar}
+            for loc in list_locations(ctx) if loc.kind.value == "store"]
+
+
+def store_slots(ctx: AppContext, store_id: str, day: str | None) -> dict[str, Any]:
+    """What the desk shows for a store: its free slots of a day, or that it has no calendar."""
+    calendar = calendars.find_calendar(ctx, "store", store_id)
+    if calendar is None:
+        with ctx.db.reader() as session:
+            calendars.resource_name_in(session, "store", store_id)
+        return {"store_id": store_id, "has_calendar": False, "date": day, "slots": []}
+    try:
+        wanted = date.fromisoformat(day) if day else local_day(calendar, ctx.clock.now())
+    except ValueError as exc:
+        raise InvalidInput(f"{day!r} is not a date YYYY-MM-DD", code="invalid_day") from exc
+    free = calendars.free_slots_of(ctx, "store", store_id, wanted)
+    return {"store_id": store_id, "has_calendar": True, "date": free["date"],
+            "timezone": free["timezone"], "slots": free["slots"]}
+
+
+def book_store_appointment(ctx: AppContext, agent_id: str, conversation_id: str, *,
+                           store_id: str, slot_start: str) -> dict[str, Any]:
+    """Book a free slot of a store's calendar for the chat's customer, tell the visitor and
+    close the chat; the appointment and the transcript land on the timeline together."""
+    try:
+        start = datetime.fromisoformat(slot_start)
+    except ValueError as exc:
+        raise InvalidInput("pick one of the free slots", code="invalid_slot") from exc
+    with ctx.db.reader() as session:  # the customer, to look up their email before booking
+        conversation = store.find_conversation(session, conversation_id)
+    if conversation is None:
+        raise NotFound("no such conversation", code="unknown_conversation")
+    if not conversation["customer_id"]:
+        raise Conflict("this chat has no customer yet", code="unknown_customer")
+    booking = calendars.prepare(ctx, Booking(
+        slot_start=start, source="chat", source_ref=conversation_id, channel="chat",
+        customer_id=conversation["customer_id"]))
+
+    def work(session: Session) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+        conversation = _mine(session, conversation_id, agent_id)
+        appointment = calendars.book_in(session, ctx, "store", store_id, booking)
+        where = str(appointment["where"]).split(",")[0]
+        local = datetime.fromisoformat(appointment["local_start"])
+        when = appointment["when"] if conversation["lang"] != "nl" else \
+            f"{local:%d-%m-%Y %H:%M} ({appointment['timezone']})"
+        told = add_message_in(session, ctx, conversation, Sender.SYSTEM, say(
+            "appointment_booked", conversation["lang"], where=where, when=str(when),
+            ref=appointment["id"]))
+        goodbye = _close_in(session, ctx, conversation, "follow_up_needed",
+                            {"appointment_id": appointment["id"]})
+        return conversation, appointment, [told, goodbye]
+
+    try:
+        conversation, appointment, said = ctx.db.run(work)
+    except IntegrityError as exc:  # a concurrent booking won the slot's unique constraint
+        raise Conflict("someone else just booked that slot", code="slot_taken") from exc
+    _finish(ctx, conversation, "follow_up_needed", f"store appointment {appointment['id']}",
+            [wire(m) for m in said])
+    return appointment
+
+
 def request_store_appointment(ctx: AppContext, agent_id: str, conversation_id: str, *,
                               store_id: str, when: str) -> str:
-    """Ask a store for an appointment with this prospect (a task for store staff)."""
+    """Ask a store without a calendar for an appointment with this prospect (a task for store
+    staff); a store with a calendar is booked with `book_store_appointment` instead."""
     if not store_id.strip() or len(store_id) > 60 or not when.strip() or len(when) > 200:
         raise InvalidInput("give the store and the wished time", code="invalid_appointment")
+    if calendars.find_calendar(ctx, "store", store_id.strip()) is not None:
+        raise Conflict("this store has a calendar: book one of its free slots",
+                       code="store_has_calendar")
 
     def work(session: Session) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
         conversation = _mine(session, conversation_id, agent_id)
+        calendars.resource_name_in(session, "store", store_id.strip())
         task_id = contact_center.create_task_in(
             session, ctx, kind="store_appointment", customer_id=conversation["customer_id"],
             queue=None, store_id=store_id.strip(), context={

@@ -140,6 +140,9 @@ SAYINGS = {
                "nl": "Dank u. Een adviseur komt zo bij dit gesprek."},
     "joined": {"en": "{name} joined the chat.", "nl": "{name} neemt deel aan het gesprek."},
     "callback": {"en": "We will call you at {phone}.", "nl": "We bellen u op {phone}."},
+    "appointment_booked": {
+        "en": "Your appointment at {where} is booked for {when}. Reference: {ref}.",
+        "nl": "Uw afspraak bij {where} staat vast op {when}. Referentie: {ref}."},
     "appointment": {"en": "Your store appointment is requested; the store will confirm it.",
                     "nl": "Uw afspraak in de winkel is aangevraagd; de winkel bevestigt die."},
     "closed": {"en": "The chat has ended. Thank you!", "nl": "Het gesprek is beëindigd. Dank u!"},

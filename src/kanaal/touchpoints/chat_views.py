@@ -22,6 +22,15 @@ ERRORS = {
     "empty_message": "The message is empty.",
     "not_your_chat": "This chat is not yours (any more).",
     "invalid_appointment": "Give the store and the wished time.",
+    "slot_taken": "Someone just booked that slot; pick another one.",
+    "invalid_slot": "That is not one of the store's free slots.",
+    "slot_in_past": "That slot has already begun; pick a later one.",
+    "invalid_day": "Pick a day from today up to 90 days ahead.",
+    "store_has_calendar": "This store has a calendar: pick one of its free slots.",
+    "no_calendar": "This store has no calendar.",
+    "unknown_location": "There is no such store.",
+    "not_a_store": "That location is not a store.",
+    "unknown_customer": "This chat has no customer yet.",
     "csrf_failed": "The form has expired; reload the page and try again.",
 }
 
@@ -38,12 +47,21 @@ def _env() -> Environment:
     return env
 
 
+def _booking(panel: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The slot picker of one chat, with its error as a sentence."""
+    if panel is None:
+        return None
+    code = panel.get("error")
+    return {**panel, "error": ERRORS.get(code, "That did not work.") if code else None}
+
+
 def render_desk(*, agent: Any, csrf_token: str, view: dict[str, Any], error: str | None,
                 fragment: bool) -> HTMLResponse:
     """The chat page, or only its board (for live refreshes)."""
     name = "desk_chat/_board.html" if fragment else "desk_chat/chats.html"
     html = _env().get_template(name).render(
         agent=agent, csrf_token=csrf_token, waiting=view["waiting"], mine=view["mine"],
+        stores=view.get("stores", []), booking=_booking(view.get("booking")),
         error=ERRORS.get(error or "", "That did not work." if error else None),
         request_path="/desk/chats")
     return HTMLResponse(html, headers=SECURITY_HEADERS)

@@ -17,7 +17,11 @@
   function refresh() {
     if (typing()) { pending = true; return; }
     pending = false;
-    w.fetch('/desk/chats?fragment=1', { credentials: 'same-origin' }).then(function (r) {
+    // Keep the slot picker's store and day (book, store, date); drop a shown error.
+    var query = new w.URLSearchParams(w.location.search);
+    query.delete('error');
+    query.set('fragment', '1');
+    w.fetch('/desk/chats?' + query.toString(), { credentials: 'same-origin' }).then(function (r) {
       return r.ok ? r.text() : null;
     }).then(function (html) {
       if (html === null) { return; }
