@@ -33,6 +33,8 @@ PG_URL = os.environ.get(
     "KANAAL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("KANAAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Many apps are built in one test process: freezing each one's objects would keep them all.
+os.environ.setdefault("KANAAL_GC_FREEZE", "false")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 RUN_ID = uuid.uuid4().hex[:8]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 import time
@@ -175,6 +176,11 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             hook = getattr(module, "on_startup", None)
             if hook is not None:
                 hook(context)
+        # Everything built so far (modules, routes, schemas) lives as long as the process:
+        # keep it out of the collector's full passes, which otherwise pause every request.
+        if context.settings.gc_freeze:
+            gc.collect()
+            gc.freeze()
         stop = asyncio.Event()
         workers: list[Worker] = [lambda _ctx, stop_event: dispatcher.run(stop_event)]
         for module in modules:

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     # Background loops (outbox delivery, sweepers, consumers). Turn off on API-only nodes.
     run_workers: bool = True
+    # After start-up, move what exists to the collector's permanent generation (gc.freeze):
+    # shorter full collections, so fewer long request pauses. Tests that build many apps in
+    # one process turn it off.
+    gc_freeze: bool = True
     config_file: Path | None = Field(default=None, description="path to kanaal.toml")
     # Secret used to sign session cookies and webhook payloads; generated into data_dir if unset.
     secret_key: str | None = None
