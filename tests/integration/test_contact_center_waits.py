@@ -129,6 +129,13 @@ def test_an_abandoned_call_leaves_no_wait_behind(
     assert gone.json()["status"] == "applied"
     assert _queued_calls(ctx) == 0
     assert _waits(client, keys)["sales-phone"]["answered"] == 0
+    # A call whose end never arrives is forgotten a day later
+    post_acd(client, ctx, secret, {"id": "q2", "type": "call.queued", "queue": "sales-phone",
+                                   "call_id": "C2"})
+    clock.advance(days=1, seconds=1)
+    post_acd(client, ctx, secret, {"id": "q3", "type": "call.queued", "queue": "sales-phone",
+                                   "call_id": "C3"})
+    assert _queued_calls(ctx) == 1
 
 
 def test_the_acds_own_wait_figure_wins_and_a_call_not_seen_queued_has_none(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -454,7 +454,12 @@ def event_seen(session: Session, event_id: str) -> bool:
 
 def remember_queued_call(session: Session, *, call_id: str, queue: str,
                          dialed_number: str | None, queued_at: datetime) -> None:
-    """Note when an ACD call joined its queue (a repeated call.queued keeps the first time)."""
+    """Note when an ACD call joined its queue (a repeated call.queued keeps the first time).
+
+    Calls whose answer or abandonment never arrived are forgotten after a day.
+    """
+    session.execute(queued_calls.delete().where(
+        queued_calls.c.queued_at < queued_at - timedelta(days=1)))
     exists = session.execute(select(queued_calls.c.call_id).where(
         queued_calls.c.call_id == call_id)).first()
     if exists is None:
