@@ -40,7 +40,12 @@ def _survivor(session: Session, customer_id: str) -> str | None:
 def find_customer_id(session: Session, identity_type: str, value: str) -> str | None:
     """The (surviving) customer an identity points at; the value is matched as stored."""
     found = store.find_customer(session, Identity(identity_type, value))
-    return None if found is None else _survivor(session, found)
+    if found is None:
+        return None
+    customer_id, exists, merged_into = found
+    if exists and merged_into is None:
+        return customer_id
+    return _survivor(session, merged_into or customer_id)
 
 
 def _event_dict(row: Any) -> dict[str, Any]:

@@ -436,15 +436,18 @@ def apply_merge(session: Session, *, survivor: str, merged: str) -> None:
 # ---------------------------------------------------------------- reads
 
 
-def find_customer(session: Session, identity: Identity) -> str | None:
-    """The customer an identity points at."""
-    row = session.execute(
-        select(customer_identities.c.customer_id).where(
-            and_(customer_identities.c.type == identity.type,
-                 customer_identities.c.value == identity.value)
-        )
+def find_customer(session: Session, identity: Identity) -> tuple[str, bool, str | None] | None:
+    """The customer an identity points at, whether that customer exists, and the customer it
+    was merged into: one primary-key lookup in plain SQL (the decision engine asks this for
+    every new visitor)."""
+    driver = _Driver(session)
+    row = driver.connection.exec_driver_sql(
+        "SELECT i.customer_id, c.id IS NOT NULL, c.merged_into FROM customer_identities i "
+        "LEFT JOIN customers c ON c.id = i.customer_id "
+        f"WHERE i.type = {driver.mark} AND i.value = {driver.mark}",
+        (identity.type, identity.value),
     ).first()
-    return None if row is None else str(row[0])
+    return None if row is None else (str(row[0]), bool(row[1]), row[2])
 
 
 def customer_row(session: Session, customer_id: str) -> Any | None:
