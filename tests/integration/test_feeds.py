@@ -146,3 +146,23 @@ def test_a_scheduled_fetch_with_basic_auth_gets_the_feed(
     response = client.get(f"/v1/feeds/{webshop.handle}.xml", auth=(keys.read, ""))
     assert response.status_code == 200
     assert len(list(ET.fromstring(response.content).iter("item"))) == 4
+
+
+def test_bulk_availability_equals_the_per_sku_figures_across_chunks(
+    ctx: AppContext, webshop: Channel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The feed reads availability in bulk; it must say exactly what one read per sku says
+    (reservations, buffer, locations outside the channel, skus without ledger rows), also
+    when the skus span several query chunks."""
+    from kanaal.inventory import store as inventory_store
+    from kanaal.inventory.service import available_many_in
+
+    outside = create_location(ctx, name="Elsewhere", kind="warehouse", latitude=None,
+                              longitude=None, address="BE").id
+    set_stock(ctx, sku="TEE-S", location_id=outside, on_hand=9)  # not the channel's location
+    monkeypatch.setattr(inventory_store, "_SKU_CHUNK", 2)
+    skus = ["TEE-M", "TEE-L", "TEE-S", "MUG", "HIDDEN", "NO-SUCH-SKU"]
+    with ctx.db.reader() as session:
+        bulk = available_many_in(session, skus=skus, channel=webshop)
+    assert bulk == _ledger(ctx, webshop, skus)
+    assert bulk["TEE-M"] == 4 and bulk["TEE-S"] == 0 and bulk["NO-SUCH-SKU"] == 0

@@ -10,7 +10,7 @@ from kanaal.catalog.feeds import MEDIA_TYPES, FeedFormat, SkippedEntry, feed_ite
 from kanaal.channels.service import get_channel_in
 from kanaal.core.context import AppContext
 from kanaal.core.errors import NotFound
-from kanaal.inventory.service import available_in
+from kanaal.inventory.service import available_many_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +39,8 @@ def build_feed(ctx: AppContext, channel_ref: str, fmt: FeedFormat) -> Feed:
     with ctx.db.reader() as session:
         channel = get_channel_in(session, channel_ref)
         entries = store_pricing.feed_entries(session, channel.id)
-        availability = {e.sku: available_in(session, sku=e.sku, channel=channel)
-                        for e in entries}
+        availability = available_many_in(session, skus=[e.sku for e in entries],
+                                         channel=channel)
     items, skipped = feed_items(entries, availability)
     body = render(fmt, items, title=channel.name,
                   description=f"Products offered on {channel.name} ({channel.handle})")

@@ -7,7 +7,7 @@ re-exported here so callers need one module.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -203,6 +203,13 @@ def movements(
 def available_in(session: Session, *, sku: str, channel: StockChannel) -> int:
     """Units of `sku` the channel may promise now (its locations, less buffer, capped)."""
     return channel_availability(store.levels(session, sku, channel.location_ids), channel)
+
+
+def available_many_in(session: Session, *, skus: Sequence[str], channel: StockChannel
+                      ) -> dict[str, int]:
+    """`available_in` for many skus at once (feeds): the same figures, read in bulk."""
+    rows = store.levels_of(session, skus, channel.location_ids)
+    return {sku: channel_availability(rows.get(sku, []), channel) for sku in skus}
 
 
 def available_by_location_in(
