@@ -272,3 +272,17 @@ def test_an_agent_calendar_books_a_known_customer_and_mails_their_profile_addres
     [mail] = emails(ctx)
     assert mail["to"] == "carla@example.com"
     assert "When:  Tuesday 06 January 2026, 09:00-09:30 EST" in mail["body"]
+
+
+@pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
+def test_the_demo_defines_a_calendar_for_each_of_its_three_stores(ctx: AppContext) -> None:
+    from kanaal.demo.seed import seed
+    from kanaal.inventory.service import list_locations
+
+    seed(ctx)
+    stores = sorted(loc.id for loc in list_locations(ctx) if loc.kind.value == "store")
+    defined = service.list_calendars(ctx)
+    assert sorted(c.resource_id for c in defined) == stores
+    assert {(c.timezone, c.slot_minutes) for c in defined} == {("Europe/Amsterdam", 30)}
+    thursday = service.free_slots_of(ctx, "store", stores[0], date(2026, 1, 8))
+    assert (thursday["slots"][0]["label"], thursday["slots"][-1]["label"]) == ("09:30", "20:30")

@@ -89,4 +89,21 @@ def _catalog(ctx: AppContext) -> dict[str, Any]:
             for store_id in locations[1:]:
                 set_stock(ctx, sku=sku, location_id=store_id, on_hand=2 + n % 4)
         skus.append(sku)
+    _store_calendars(ctx, locations[1:])
     return {"locations": locations, "products": len(skus)}
+
+
+def _store_calendars(ctx: AppContext, store_ids: list[str]) -> None:
+    """Calendars for the three demo stores: 30-minute slots in Amsterdam time, open late on
+    Thursday, short on Saturday, so chats and campaigns can book store appointments."""
+    from datetime import time
+
+    from kanaal.calendars.domain import Calendar, OpeningPeriod
+    from kanaal.calendars.service import define_calendar
+
+    hours = (*(OpeningPeriod(d, time(9, 30), time(17, 30)) for d in (0, 1, 2, 4)),
+             OpeningPeriod(3, time(9, 30), time(21)), OpeningPeriod(5, time(10), time(17)))
+    for store_id in store_ids:
+        define_calendar(ctx, Calendar(resource_kind="store", resource_id=store_id,
+                                      timezone="Europe/Amsterdam", slot_minutes=30,
+                                      hours=hours))
