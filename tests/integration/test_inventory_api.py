@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from kanaal.core.clock import ManualClock
@@ -43,10 +44,12 @@ def test_bad_locations_are_refused(client: TestClient, keys: Keys, ctx: AppConte
     assert count_rows(ctx, store.locations) == 0
 
 
+@pytest.mark.parametrize("sku", ["TEE-RED-M", "BOX/12"])
 def test_counts_movements_and_availability(
-    client: TestClient, keys: Keys, ctx: AppContext
+    client: TestClient, keys: Keys, ctx: AppContext, sku: str
 ) -> None:
-    world = stocked_world(ctx, first=6, second=4, stock_buffer=1)
+    """Also for skus holding "/" (the paths take them whole)."""
+    world = stocked_world(ctx, sku=sku, first=6, second=4, stock_buffer=1)
     url = f"/v1/inventory/{world.sku}/{world.first.id}"
     put = client.put(url, json={"on_hand": 8, "safety_stock": 2}, headers=bearer(keys.writer))
     assert put.status_code == 200
@@ -67,6 +70,8 @@ def test_counts_movements_and_availability(
                       {"location_id": world.second.id, "available": 4}]}
     log = client.get(f"/v1/inventory/{world.sku}/movements", headers=bearer(keys.read)).json()
     assert [(m["reason"], m["on_hand_delta"]) for m in log[:2]] == [("receipt", 5), ("count", 2)]
+    variant = client.get(f"/v1/variants/{world.sku}", headers=bearer(keys.read))
+    assert variant.status_code == 200 and variant.json()["sku"] == world.sku
 
 
 def test_reservation_lifecycle_over_http(

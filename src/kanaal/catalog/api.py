@@ -46,19 +46,19 @@ def get_product(product_id: str, ctx: Ctx, _principal: ReadKey) -> ProductOut:
     return ProductOut.of(*service.get_product(ctx, product_id))
 
 
-@router.get("/variants/{sku}", response_model=VariantOut)
+@router.get("/variants/{sku:path}", response_model=VariantOut)
 def get_variant(sku: str, ctx: Ctx, _principal: ReadKey) -> VariantOut:
     """One variant by sku."""
     return VariantOut.of(service.get_variant(ctx, sku))
 
 
-@router.patch("/variants/{sku}", response_model=VariantOut)
+@router.patch("/variants/{sku:path}", response_model=VariantOut)
 def change_variant(sku: str, body: VariantPatch, ctx: Ctx, _principal: WriteKey) -> VariantOut:
     """Change some of a variant's fields (cost price, gtin, ...)."""
     return VariantOut.of(service.change_variant(ctx, sku, body.model_dump(exclude_unset=True)))
 
 
-@router.put("/listings/{channel}/{sku}", response_model=ListingOut,
+@router.put("/listings/{channel}/{sku:path}", response_model=ListingOut,
             responses={201: {"description": "created"}, 200: {"description": "replaced"}})
 def put_listing(channel: str, sku: str, body: ListingIn, response: Response, ctx: Ctx,
                 _principal: WriteKey) -> ListingOut:
@@ -68,7 +68,7 @@ def put_listing(channel: str, sku: str, body: ListingIn, response: Response, ctx
     return ListingOut.of(listing)
 
 
-@router.get("/listings/{channel}/{sku}", response_model=ListingOut)
+@router.get("/listings/{channel}/{sku:path}", response_model=ListingOut)
 def get_listing(channel: str, sku: str, ctx: Ctx, _principal: ReadKey) -> ListingOut:
     """How a sku is offered on a channel."""
     return ListingOut.of(listing_service.get_listing(ctx, channel, sku))
@@ -86,7 +86,7 @@ def get_price_list(price_list_id: str, ctx: Ctx, _principal: ReadKey) -> PriceLi
     return PriceListOut.of(listing_service.get_price_list(ctx, price_list_id))
 
 
-@router.get("/prices/{channel}/{sku}", response_model=QuoteOut)
+@router.get("/prices/{channel}/{sku:path}", response_model=QuoteOut)
 def get_price(channel: str, sku: str, ctx: Ctx, _principal: ReadKey,
               quantity: int = Query(1, ge=1, le=1_000_000),
               customer_group: str | None = Query(None, max_length=64)) -> QuoteOut:

@@ -51,7 +51,7 @@ def get_location(location_id: str, ctx: Ctx, _key: ReadKey) -> LocationOut:
     return LocationOut.of(service.get_location(ctx, location_id))
 
 
-@router.put("/inventory/{sku}/{location_id}", response_model=StockOut)
+@router.put("/inventory/{sku:path}/{location_id}", response_model=StockOut)
 def set_stock(sku: str, location_id: str, body: StockIn, ctx: Ctx, _key: WriteKey) -> StockOut:
     """Set counted on hand (a `count` movement), safety stock or incoming."""
     return StockOut.of(service.set_stock(
@@ -60,7 +60,7 @@ def set_stock(sku: str, location_id: str, body: StockIn, ctx: Ctx, _key: WriteKe
     ))
 
 
-@router.post("/inventory/{sku}/{location_id}/movements", status_code=status.HTTP_201_CREATED,
+@router.post("/inventory/{sku:path}/{location_id}/movements", status_code=status.HTTP_201_CREATED,
              response_model=MovementsOut)
 def record_movement(
     sku: str, location_id: str, body: MovementIn, ctx: Ctx, _key: WriteKey
@@ -73,13 +73,7 @@ def record_movement(
     return MovementsOut(locations=[StockOut.of(row) for row in rows])
 
 
-@router.get("/inventory/{sku}", response_model=StockList)
-def get_stock(sku: str, ctx: Ctx, _key: ReadKey) -> StockList:
-    """A sku's ledger rows per location."""
-    return StockList(sku=sku, locations=[StockOut.of(r) for r in service.stock_levels(ctx, sku)])
-
-
-@router.get("/inventory/{sku}/movements", response_model=list[MovementOut])
+@router.get("/inventory/{sku:path}/movements", response_model=list[MovementOut])
 def list_movements(
     sku: str, ctx: Ctx, _key: ReadKey, location_id: str | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
@@ -89,7 +83,15 @@ def list_movements(
     return [MovementOut.model_validate(row) for row in rows]
 
 
-@router.get("/availability/{sku}", response_model=AvailabilityOut)
+# Skus may hold "/" (BOX/12): the `path` converter takes them whole. The movements route is
+# declared first, so GET /inventory/BOX/12/movements lists movements of BOX/12.
+@router.get("/inventory/{sku:path}", response_model=StockList)
+def get_stock(sku: str, ctx: Ctx, _key: ReadKey) -> StockList:
+    """A sku's ledger rows per location."""
+    return StockList(sku=sku, locations=[StockOut.of(r) for r in service.stock_levels(ctx, sku)])
+
+
+@router.get("/availability/{sku:path}", response_model=AvailabilityOut)
 def get_availability(
     sku: str, ctx: Ctx, _key: ReadKey, channel: str = Query(min_length=1, max_length=64)
 ) -> AvailabilityOut:
