@@ -185,6 +185,25 @@ def test_agents_take_chats_up_to_their_concurrency_and_only_once(ctx: AppContext
         chat_desk.agent_says(ctx, other.id, first, "Hello")
 
 
+def test_a_taken_chat_records_how_long_it_waited_for_an_agent(
+    ctx: AppContext, clock: Any
+) -> None:
+    """The wait runs from the hand-over to the agent (not from the chat's first message):
+    the dashboard's actual chat wait."""
+    agent_id = staffed(ctx)
+    opened = chat_service.open_conversation(ctx, anonymous_id="anon-w", user_id=None,
+                                            lang="en", resume=None)
+    conversation_id = opened["conversation"]["id"]
+    clock.advance(minutes=3)  # talking to the bot is not waiting for an agent
+    chat_service.visitor_says(ctx, conversation_id, "anon-w", "I want a person")
+    clock.advance(seconds=75)
+    chat_desk.take_chat(ctx, agent_id, conversation_id)
+    waits = cc.answered_wait(ctx, window_seconds=900)
+    queue = chat_desk.chat_queue(ctx)
+    assert waits[queue]["answered"] == 1
+    assert waits[queue]["mean_seconds"] == pytest.approx(75.0)
+
+
 def test_a_chat_to_a_store_without_calendar_becomes_an_appointment_request_for_its_staff(
     ctx: AppContext,
 ) -> None:

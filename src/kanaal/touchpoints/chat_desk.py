@@ -69,7 +69,7 @@ def take_chat(ctx: AppContext, agent_id: str, conversation_id: str) -> dict[str,
     try:
         interaction = contact_center.record_interaction(
             ctx, kind="chat", agent_id=agent_id, customer_id=conversation["customer_id"],
-            identities={}, queue=queue)
+            identities={}, queue=queue, queued_at=conversation["waiting_since"])
     except Exception:
         ctx.db.run(lambda s: store.update_conversation(
             s, conversation_id, expect_status=ChatStatus.AGENT.value,

@@ -147,7 +147,8 @@ def _hand_over_in(session: Session, ctx: AppContext, conversation: dict[str, Any
                   reason: str) -> list[dict[str, Any]]:
     """Queue the conversation for an agent and start the qualification questions."""
     store.update_conversation(session, conversation["id"], expect_status=None,
-                              status=ChatStatus.WAITING.value, qualify_step=0)
+                              status=ChatStatus.WAITING.value, qualify_step=0,
+                              waiting_since=ctx.clock.now())
     lang = conversation["lang"]
     return [add_message_in(session, ctx, conversation, Sender.BOT, say(reason, lang)),
             add_message_in(session, ctx, conversation, Sender.BOT, question_text(0, lang))]

@@ -39,6 +39,8 @@ chat_conversations = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("closed_at", UtcDateTime, nullable=True),
+    # When the chat was handed to the agents' queue (its answered wait runs from here).
+    Column("waiting_since", UtcDateTime, nullable=True),
     Index("ix_chat_conversations_status", "status", "updated_at"),
     Index("ix_chat_conversations_agent", "agent_id", "status"),
     Index("ix_chat_conversations_customer", "customer_id"),
