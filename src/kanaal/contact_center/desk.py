@@ -46,7 +46,8 @@ _CART = {
 }
 _CONVERSATION_CHANNELS = {"phone", "chat", "store"}
 _MESSAGE_CHANNELS = {"email", "sms"}
-_CONVERSATION_PREFIXES = ("Call ", "Chat ", "Callback ", "Store Visit", "Interaction ")
+_CONVERSATION_PREFIXES = ("Call ", "Chat ", "Callback ", "Store Visit", "Interaction ",
+                          "Appointment ")
 
 
 @dataclass(frozen=True, slots=True)
