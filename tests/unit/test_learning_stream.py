@@ -3,10 +3,12 @@ converge and the chosen action changes.
 
 Bucket online:cart:mid. The priors say a callback lifts conversion from 7.5% to 9.35% and a
 chat invitation to 8.35%. In this world a callback lifts it by 0.1 point only and a chat by
-4.5 points. With these seeds the estimated chat uplift is 4.51 points after 1,000 outcomes,
-4.95 after 5,000 and 4.14 after 20,000 (error 0.36 points; the test allows 1 point), the
-estimated callback uplift falls from +1.85 to -1.2 points, and the engine has moved from
-callback_offer to chat_invite (16,112 of the 20,000 visitors got a chat invitation).
+4.5 points. The engine scores agent time with posterior means and explores (Thompson draws)
+on a tenth of its decisions. With these seeds the estimated chat uplift is 4.8 points after
+1,000 outcomes and 5.25 after 20,000 (the test allows 1 point of error); the engine has moved
+from callback_offer to chat_invite (15,689 of the 20,000 visitors got a chat invitation), and
+after 24 callbacks that did not pay it stopped proposing them (their estimated uplift fell
+from +1.85 to +1.49 points: few trials, so still near the prior).
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ def test_estimates_converge_and_the_choice_follows_the_true_uplift() -> None:
         chosen[action] += 1
         accepted = action is not A.NONE and world.random() < model.priors.means(action,
                                                                                 bucket)[1]
+        converted = world.random() < TRUE_P_BUY[action]
         model.observe(action, bucket, shown=1, accepted=int(accepted),
-                      converted=int(world.random() < TRUE_P_BUY[action]))
+                      converted=int(converted), assisted=int(accepted and converted))
     after = decide(PERSUADABLE, model=model, queues=IDLE, params=EngineParams()).action
     p0 = model.p_buy(A.NONE, bucket)
     chat_error = abs((model.p_buy(A.CHAT_INVITE, bucket) - p0) - 0.045)
@@ -49,7 +52,8 @@ def test_estimates_converge_and_the_choice_follows_the_true_uplift() -> None:
     assert (before, after) == (A.CALLBACK_OFFER, A.CHAT_INVITE)
     assert chat_error < 0.01
     assert abs(p0 - 0.075) < 0.01
-    assert callback_uplift < prior_callback_uplift / 2
+    assert callback_uplift < prior_callback_uplift
+    assert chosen[A.CALLBACK_OFFER] < 0.01 * N
     assert chosen.most_common(1)[0][0] is A.CHAT_INVITE
     assert chosen[A.CHAT_INVITE] > 0.75 * N
 

@@ -19,6 +19,9 @@ class PriceParams:
     half_target_price: float = 0.5
     # Below this share of the target the queue counts as idle (price zero).
     idle_ratio: float = 0.1
+    # With this many agents idle now (and nobody waiting) a minute is free whatever the
+    # 15-minute forecast says.
+    free_agents: int = 2
 
 
 def capacity_price(view: QueueView, params: PriceParams = PriceParams()) -> float:  # noqa: B008
@@ -31,8 +34,12 @@ def capacity_price(view: QueueView, params: PriceParams = PriceParams()) -> floa
     ratio = view.predicted_wait_seconds / target
     if ratio >= 1.0:
         return INFINITE
-    if view.available_agents > 0 and view.queue_length == 0 and ratio <= params.idle_ratio:
-        return 0.0
+    if view.available_agents > 0 and view.queue_length == 0:
+        # An agent is idle now and nobody waits: the minute costs (nearly) no capacity.
+        # With one idle agent left it still carries a share of the forecast's price.
+        if ratio <= params.idle_ratio or view.available_agents >= params.free_agents:
+            return 0.0
+        return params.half_target_price * ratio / (1.0 - ratio) / (1 + view.available_agents)
     # r / (1 - r) is 1 at half the target and grows without bound towards the target.
     return params.half_target_price * ratio / (1.0 - ratio)
 

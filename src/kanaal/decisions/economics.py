@@ -99,15 +99,19 @@ def estimate(
     queue: QueueView | None,
     price: float,
     params: EconomicParams,
+    p_assisted: float | None = None,
 ) -> Estimate:
-    """Score one candidate action for this context with the given probabilities."""
+    """Score one candidate action for this context with the given probabilities.
+
+    `p_assisted` is P(accept and buy after accepting) when the model knows it; otherwise it
+    is taken as P(buy|a) - (1 - P(accept)) x P(buy|nothing)."""
     if action is _A.NONE:
         return Estimate(action, None, p_nothing, p_nothing, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
                         0.0, 0.0, 0.0)
     minutes = agent_minutes(action, queue, params)
     expected_minutes = p_accept * minutes
     rate = params.cost_per_minute.get(cost_channel(queue), 0.0)
-    assisted_buy = p_action - (1.0 - p_accept) * p_nothing
+    assisted_buy = p_action - (1.0 - p_accept) * p_nothing if p_assisted is None else p_assisted
     # StrEnum members hash as their value, so the action is its own config key.
     upsell = (assisted_buy if assisted_buy > 0.0 else 0.0) * params.upsell_share.get(
         action, 0.0) * ctx.margin

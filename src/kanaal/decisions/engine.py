@@ -25,6 +25,11 @@ from kanaal.decisions.policies import PACED, POLICIES
 Pace = Callable[[QueueView, float], bool]
 _A = ActionType
 FOLLOW_UP_ACTIONS = frozenset({_A.OFFER, _A.CALLBACK_OFFER})
+# While fewer than this share of a bucket's decisions were "nothing", the exploring engine
+# keeps this share of the invitations it would make there as the bucket's control group.
+CONTROL_SHARE = 0.2
+# Share of the decisions on which assisted actions are scored with Thompson draws.
+EXPLORE_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,9 @@ def decide(
     if follow:
         reasons.append(follow)
     blocked_reasons: dict[str, str] = {}
-    p_nothing = model.p_buy(_A.NONE, bucket, rng)
+    # The control arm is data-rich: its posterior mean, never a draw.
+    p_nothing = model.p_buy(_A.NONE, bucket)
+    explore = rng is not None and rng.random() < EXPLORE_SHARE
     estimates: list[Estimate] = []
     prices: dict[str, float] = {}
     economics = params.economics
@@ -99,10 +106,18 @@ def decide(
                 known = prices[view.queue] = capacity_price(view, params.pricing)
                 reasons.append(explain.queue_reason(view, known))
             price = known
-        p_action = p_nothing if action is _A.NONE else model.p_buy(action, bucket, rng)
+        if action is _A.NONE:
+            estimates.append(estimate(action, ctx, p_nothing=p_nothing, p_action=p_nothing,
+                                      p_accept=0.0, queue=None, price=0.0, params=economics))
+            continue
+        # Agent time is mostly scored with the posterior means (random draws on every
+        # decision cost more agent minutes than they teach); a share of the decisions made
+        # while the queue is idle explore with Thompson draws, as do actions without agents.
+        p_action, p_accept, p_assisted = model.scores(
+            action, bucket, rng if view is None or (explore and price == 0.0) else None)
         estimates.append(estimate(action, ctx, p_nothing=p_nothing, p_action=p_action,
-                                  p_accept=model.p_accept(action, bucket), queue=view,
-                                  price=price, params=economics))
+                                  p_accept=p_accept, queue=view, price=price,
+                                  params=economics, p_assisted=p_assisted))
     nothing = estimates[0]
     ranked = POLICIES[policy](estimates, ctx.margin)
     chosen = nothing
@@ -115,20 +130,30 @@ def decide(
         chosen = option
         break
     explored = False
+    if (chosen is not nothing and rng is not None and policy == "kanaal"
+            and model.control_share(bucket, candidates(ctx)) < CONTROL_SHARE
+            and rng.random() < CONTROL_SHARE):
+        # Uplift is measured against the bucket's own "nothing" arm: keep that arm fed.
+        reasons.append(f"kept in the control group of bucket {bucket} (fewer than "
+                       f"{CONTROL_SHARE:.0%} of its decisions were nothing): "
+                       f"{chosen.action.value} would add "
+                       f"{explain.money(chosen.incremental_margin, ctx.currency)}")
+        chosen = nothing
     if chosen is not nothing:
         reasons.append(explain.chosen_reason(chosen, ctx))
         if rng is not None and policy == "kanaal":
-            mean_p = model.p_buy(chosen.action, bucket)
-            mean = estimate(chosen.action, ctx, p_nothing=model.p_buy(_A.NONE, bucket),
+            mean_p, _, mean_assisted = model.scores(chosen.action, bucket)
+            mean = estimate(chosen.action, ctx, p_nothing=p_nothing,
                             p_action=mean_p, p_accept=chosen.p_accept,
                             queue=queues.get(chosen.queue) if chosen.queue else None,
-                            price=chosen.capacity_price, params=params.economics)
+                            price=chosen.capacity_price, params=params.economics,
+                            p_assisted=mean_assisted)
             if mean.incremental_margin <= 0.0:
                 explored = True
                 reasons.append(f"exploring: on average {chosen.action.value} would add "
                                f"{explain.money(mean.incremental_margin, ctx.currency)}; "
                                "its outcome will teach the model")
-    else:
+    elif not reasons[-1].startswith("kept in the control group"):
         others = [e for e in estimates if e.action is not _A.NONE]
         best = max(others, key=lambda e: e.incremental_margin, default=None)
         if policy == "kanaal" or best is None:

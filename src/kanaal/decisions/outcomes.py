@@ -14,6 +14,7 @@ from kanaal.core.idempotency import run_idempotent
 from kanaal.core.money import quantize
 from kanaal.decisions import store
 from kanaal.decisions.features import ORDER_EVENT
+from kanaal.decisions.learning import assisted_key
 from kanaal.decisions.model_state import add_counts_in
 from kanaal.decisions.service import MODEL, runtime
 
@@ -44,14 +45,32 @@ def _apply(session: Session, ctx: AppContext, row: Any, event: str, *, revenue: 
                                 revenue=revenue, margin=margin, source=source, at=at):
         return False
     counts, changes = model_counts(event, row)
-    if event == "converted" and row.converted_at is None:
+    converts = event == "converted" and row.converted_at is None
+    if converts:
         counts["buy_wins"] = 1.0
         changes.update(converted_at=at, revenue=revenue, margin=margin, order_id=order_id)
     if changes:
         store.update_decision(session, row.id, **changes)
-    if counts:
-        add_counts_in(session, MODEL, {(row.action, row.bucket): counts}, at)
+    cells = {(row.action, row.bucket): counts} if counts else {}
+    assisted = assisted_counts(row, accepts="accepted" in changes, converts=converts)
+    if assisted:
+        cells[(assisted_key(row.action), row.bucket)] = assisted
+    if cells:
+        add_counts_in(session, MODEL, cells, at)
     return True
+
+
+def assisted_counts(row: Any, *, accepts: bool, converts: bool) -> dict[str, float]:
+    """Pure: counts of the acceptors' cell (purchases among prospects who accepted), whichever
+    of the acceptance and the purchase is reported first."""
+    counts: dict[str, float] = {}
+    if accepts:
+        counts["buy_trials"] = 1.0
+        if row.converted_at is not None:
+            counts["buy_wins"] = 1.0
+    elif converts and row.accepted:
+        counts["buy_wins"] = 1.0
+    return counts
 
 
 def _money(value: Any) -> Decimal | None:
