@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from kanaal.app import create_app
 from kanaal.config import Settings
 from kanaal.contact_center import service as cc
 from kanaal.core.clock import ManualClock
 from kanaal.core.context import build_context
+from kanaal.core.idempotency import idempotency_keys
 from kanaal.core.live import open_live_store
 from kanaal.publishers import appointments, service
 from tests.conftest import issue_test_keys
@@ -153,4 +155,9 @@ def test_the_tag_invites_only_with_capacity_and_books_with_an_emailed_confirmati
     figures = service.report(ctx, "test-drive")
     assert (figures["impressions"], figures["clicks"], figures["contacts"],
             figures["appointments"]) == (1, 1, 1, 1)
+    # The tag sent an Idempotency-Key with the booking (a retried submit books once).
+    with ctx.db.reader() as session:
+        keyed = session.execute(select(idempotency_keys.c.key).where(
+            idempotency_keys.c.scope == "calendars.appointments")).scalars().all()
+    assert len(keyed) == 1 and len(keyed[0]) >= 32
     ctx.db.dispose()

@@ -70,7 +70,7 @@ def test_booking_a_free_slot_sends_the_confirmation_over_smtp(
                                    date(2026, 1, 6))
     assert [s.isoformat() for s in free["slots"]] == [
         "2026-01-06T09:00:00+00:00", TUESDAY_10, "2026-01-06T11:00:00+00:00"]
-    booked = appointments.book(mail_ctx, booking())
+    booked, _ = appointments.book(mail_ctx, booking())
     assert (booked["slot_start"].isoformat(), booked["where"]) == (
         TUESDAY_10, "Volta showroom Amsterdam, Damrak 1, 1012 LG Amsterdam")
     assert deliver(mail_ctx) == 1
@@ -145,7 +145,7 @@ def test_an_agent_calendar_books_the_agent(mail_ctx: AppContext) -> None:
     service.create_campaign(mail_ctx, campaign_body("", channels=[], calendar={
         "resource_kind": "agent", "resource_id": agent.id, "slot_minutes": 30,
         "opens": "09:00", "closes": "17:00", "weekdays": [1]}))
-    booked = appointments.book(mail_ctx, booking(
+    booked, _ = appointments.book(mail_ctx, booking(
         slot_start=datetime.fromisoformat("2026-01-06T16:30:00+00:00")))
     assert (booked["resource_kind"], booked["resource_id"], booked["where"]) == (
         "agent", agent.id, "Piet")
@@ -170,7 +170,7 @@ def test_a_campaign_books_against_the_stores_shared_calendar(mail_ctx: AppContex
     with pytest.raises(Conflict):
         appointments.book(mail_ctx, booking(
             slot_start=datetime.fromisoformat("2026-01-06T10:00:00+01:00")))
-    booked = appointments.book(mail_ctx, booking(
+    booked, _ = appointments.book(mail_ctx, booking(
         slot_start=datetime.fromisoformat("2026-01-06T15:00:00+01:00")))
     assert (booked["slot_start"].isoformat(), booked["campaign"]) == (
         "2026-01-06T14:00:00+00:00", "test-drive")
@@ -179,4 +179,23 @@ def test_a_campaign_books_against_the_stores_shared_calendar(mail_ctx: AppContex
     listed = calendars.list_appointments(mail_ctx, "store", shop, date(2026, 1, 6))
     assert [(a["source"], a["status"]) for a in listed] == [("api", "booked"),
                                                             ("publisher", "booked")]
+    assert state(mail_ctx) == (1, 1)
+
+
+def test_a_retried_booking_with_its_idempotency_key_books_once(mail_ctx: AppContext) -> None:
+    shop = world(mail_ctx, available=1)
+    service.create_campaign(mail_ctx, campaign_body(shop))
+    first, replayed_first = appointments.book(mail_ctx, booking(), idempotency_key="k-1")
+    again, replayed_again = appointments.book(mail_ctx, booking(), idempotency_key="k-1")
+    assert (replayed_first, replayed_again) == (False, True)
+    assert again["id"] == first["id"]
+    with mail_ctx.db.reader() as session:
+        emails = session.execute(select(func.count()).select_from(outbox_messages).where(
+            outbox_messages.c.kind == "email")).scalar_one()
+    assert state(mail_ctx) == (1, 1) and emails == 1
+    with pytest.raises(Conflict):  # the same key for another booking is refused
+        appointments.book(mail_ctx, booking(anonymousId="pub-9", email="bob@example.com",
+                                            slot_start=datetime.fromisoformat(
+                                                "2026-01-06T11:00:00+00:00")),
+                          idempotency_key="k-1")
     assert state(mail_ctx) == (1, 1)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from kanaal.core.http import AnyKey, Ctx, ReadKey, WriteKey
+from kanaal.core.http import AnyKey, Ctx, IdempotencyKey, ReadKey, WriteKey
 from kanaal.publishers import appointments, service
 from kanaal.publishers.domain import Campaign
 from kanaal.publishers.schemas import (
@@ -94,6 +94,11 @@ def slots(ref: str, ctx: Ctx, _key: AnyKey,
 
 
 @router.post("/v1/publisher/appointments", status_code=201, response_model=AppointmentOut)
-def book(body: AppointmentIn, ctx: Ctx, _key: AnyKey) -> dict[str, Any]:
-    """Book a slot; the confirmation email goes out through the outbox (409 slot_taken)."""
-    return appointments.book(ctx, body.model_dump())
+def book(body: AppointmentIn, ctx: Ctx, _key: AnyKey, key: IdempotencyKey,
+         response: Response) -> dict[str, Any]:
+    """Book a slot; the confirmation email goes out through the outbox (409 slot_taken).
+    A retry with the same Idempotency-Key answers the first booking again."""
+    booked, replayed = appointments.book(ctx, body.model_dump(), idempotency_key=key)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return booked

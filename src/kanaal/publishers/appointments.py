@@ -44,8 +44,10 @@ def _times(appointment: dict[str, Any]) -> dict[str, Any]:
             "slot_end": datetime.fromisoformat(appointment["slot_end"])}
 
 
-def book(ctx: AppContext, body: dict[str, Any]) -> dict[str, Any]:
-    """Book a slot for a prospect; the calendar queues the confirmation (Conflict `slot_taken`)."""
+def book(ctx: AppContext, body: dict[str, Any], idempotency_key: str | None = None
+         ) -> tuple[dict[str, Any], bool]:
+    """Book a slot for a prospect; the calendar queues the confirmation (Conflict `slot_taken`).
+    Returns the appointment and whether it is a replay of an earlier request with that key."""
     campaign = get_campaign(ctx, body["campaign"])
     calendar = _calendar(campaign)
     booking = Booking(slot_start=body["slot_start"], source="publisher", source_ref=campaign.id,
@@ -62,9 +64,9 @@ def book(ctx: AppContext, body: dict[str, Any]) -> dict[str, Any]:
                            kind="contact", customer_id=appointment["customer_id"],
                            decision_id=body.get("decision_id"), channel="appointment", at=now)
 
-    booked, _ = calendars.book(ctx, calendar.resource_kind, calendar.resource_id, booking,
-                               then=bookkeeping)
-    return {**_times(booked), "campaign": campaign.handle}
+    booked, replayed = calendars.book(ctx, calendar.resource_kind, calendar.resource_id,
+                                      booking, idempotency_key, then=bookkeeping)
+    return {**_times(booked), "campaign": campaign.handle}, replayed
 
 
 def list_appointments(ctx: AppContext, ref: str) -> list[dict[str, Any]]:

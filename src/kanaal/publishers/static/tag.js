@@ -20,9 +20,11 @@
     }
     return id;
   }
-  function call(method, path, body) {
+  function call(method, path, body, key) {
+    var headers = { 'Authorization': auth, 'Content-Type': 'application/json' };
+    if (key) { headers['Idempotency-Key'] = key; }
     return fetch(base + path, {
-      method: method, headers: { 'Authorization': auth, 'Content-Type': 'application/json' },
+      method: method, headers: headers,
       body: body ? JSON.stringify(body) : undefined, keepalive: method === 'POST'
     }).then(function (r) {
       return r.json().then(function (data) {
@@ -30,6 +32,14 @@
         return data;
       });
     });
+  }
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return (b + 256).toString(16).slice(1);
+    }).join('');
   }
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -124,11 +134,14 @@
         else { error.textContent = ''; }
       }).catch(function (e) { error.textContent = e.message; });
     };
+    var sent = null;  // [request text, Idempotency-Key]: a resubmit of the same form reuses the key
     form.onsubmit = function (event) {
       event.preventDefault();
-      call('POST', '/v1/publisher/appointments', { campaign: inv.campaign, anonymousId: visitor,
-        decision_id: inv.decision_id, slot_start: slot.value, name: name.value, email: email.value
-      }).then(function (a) {
+      var request = { campaign: inv.campaign, anonymousId: visitor, decision_id: inv.decision_id,
+        slot_start: slot.value, name: name.value, email: email.value };
+      var text = JSON.stringify(request);
+      if (!sent || sent[0] !== text) { sent = [text, newKey()]; }
+      call('POST', '/v1/publisher/appointments', request, sent[1]).then(function (a) {
         form.replaceWith(el('p', { role: 'status' }, 'Booked for ' + a.slot_start.slice(0, 10) +
           ' at ' + a.slot_start.slice(11, 16) + ' UTC. A confirmation is on its way to ' +
           email.value + '.'));
