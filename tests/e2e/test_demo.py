@@ -60,6 +60,17 @@ def test_demo_dashboard_updates_live_and_ctrl_c_stops_it(browser: Any, tmp_path:
         assert page.locator("#chart-decisions .main-svg").count() >= 1
         assert page.locator("#chart-load .main-svg").count() >= 1
         assert int(page.inner_text("#kpi-decisions")) > 0
+        # The simulated agents' answered contacts give the dashboard an actual wait too.
+        deadline = time.monotonic() + 30
+        while True:
+            queues = httpx.get(f"{base}/dashboard/data", headers={
+                "Authorization": f"Bearer {demo['keys']['read']}"}).json()["queues"]
+            answered = {q["queue"]: q for q in queues if q["answered_recently"] > 0}
+            if answered:
+                break
+            assert time.monotonic() < deadline, f"no actual wait appeared: {queues}"
+            time.sleep(0.5)
+        assert all(q["actual_wait_mean_seconds"] is not None for q in answered.values())
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.wait_for_timeout(3000)
         page.screenshot(path=str(SCREENSHOTS / "dashboard-demo.png"), full_page=True)
