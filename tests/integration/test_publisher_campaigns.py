@@ -173,6 +173,30 @@ def test_sales_after_the_first_impression_give_the_cost_per_sale(
     assert Decimal(figures["cost"]) == Decimal("20.00") / 1000
 
 
+def test_every_order_after_the_first_impression_counts_not_only_the_newest_200(
+    ctx: AppContext, exact: None, client: TestClient, keys: Keys
+) -> None:
+    from kanaal.inventory import service as inventory
+    from kanaal.orders.service_fulfilment import cancel_order
+
+    shop = world(ctx, available=1)
+    web = make_channel(ctx, "webshop", kind="web", location_ids=[shop])
+    make_variant(ctx, "VOLTA-KEY")
+    inventory.set_stock(ctx, sku="VOLTA-KEY", location_id=shop, on_hand=500)
+    list_variant(ctx, web, "VOLTA-KEY", "5.00")
+    client.post("/v1/publisher-campaigns", json=campaign_body(shop),
+                headers=bearer(keys.writer))
+    assert invite(client, keys)["show"] is True
+    customer = client.get("/v1/customers", params={"anonymous_id": "pub-1"},
+                          headers=bearer(keys.read)).json()["id"]
+    placed = [orders.create_order(ctx, {
+        "channel": "webshop", "currency": "EUR", "lines": [{"sku": "VOLTA-KEY", "quantity": 1}],
+        "customer": {"customer_id": customer}}, idempotency_key=None)[0] for _ in range(205)]
+    cancel_order(ctx, placed[0]["id"], reason="changed mind")
+    figures = report(client, keys)
+    assert (figures["sales"], figures["revenue"]) == (204, str(Decimal("5.00") * 204))
+
+
 def test_bad_campaigns_are_refused_and_nothing_is_stored(
     ctx: AppContext, exact: None, client: TestClient, keys: Keys
 ) -> None:

@@ -7,7 +7,7 @@ a refused order leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -296,6 +296,19 @@ def attributed_totals(
                                                since=since, until=until)
     return {"by_currency": [{"currency": cur, "orders": n, "revenue": total}
                             for cur, n, total in sums], "latest_order_of": latest}
+
+
+def customer_orders_since(
+    ctx: AppContext, customer_ids: Sequence[str], since: datetime
+) -> list[dict[str, Any]]:
+    """Every non-cancelled order of these customers since `since`, oldest first, as
+    {customer_id, created_at, total, currency} (campaign reports: no cap per customer)."""
+    if not customer_ids:
+        return []
+    with ctx.db.reader() as session:
+        rows = store.customer_orders_since(session, customer_ids, since)
+    return [{"customer_id": c, "created_at": at, "total": total, "currency": cur}
+            for c, at, total, cur in rows]
 
 
 def list_orders(

@@ -253,6 +253,25 @@ def attributed_totals(
             {str(customer): at for customer, at in latest})
 
 
+def customer_orders_since(
+    session: Session, customer_ids: Sequence[str], since: datetime
+) -> list[tuple[str, datetime, Decimal, str]]:
+    """(customer_id, created_at, total, currency) of every non-cancelled order these customers
+    placed since `since`, oldest first: one query per 500 customers, no cap per customer."""
+    found: list[tuple[str, datetime, Decimal, str]] = []
+    unique = sorted(set(customer_ids))
+    for start in range(0, len(unique), 500):
+        rows = session.execute(
+            select(orders.c.customer_id, orders.c.created_at, orders.c.total, orders.c.currency)
+            .where(orders.c.customer_id.in_(unique[start:start + 500]),
+                   orders.c.created_at >= since,
+                   orders.c.status != OrderStatus.CANCELLED.value)
+            .order_by(orders.c.created_at, orders.c.id))
+        found.extend((str(c), at, Decimal(str(total)), cur) for c, at, total, cur in rows)
+    found.sort(key=lambda row: row[1])
+    return found
+
+
 def set_status(session: Session, order_id: str, status: OrderStatus, now: datetime,
                **extra: Any) -> None:
     """Move an order to `status` (plus other columns such as cancel_reason)."""

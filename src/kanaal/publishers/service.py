@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +11,7 @@ from kanaal.collect.service import record_event
 from kanaal.contact_center import service as contact_center
 from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict, InvalidInput, NotFound
-from kanaal.orders.service import list_orders
+from kanaal.orders.service import customer_orders_since
 from kanaal.publishers import store, store_reports
 from kanaal.publishers.domain import (
     CHANNEL_TYPES,
@@ -237,20 +237,22 @@ def report(ctx: AppContext, ref: str) -> dict[str, Any]:
                                              or call.started_at < reached[call.customer_id]):
             reached[call.customer_id] = call.started_at
     sales, revenue = 0, Decimal("0")
-    ordered_at: dict[str, list[str]] = {}
-    for customer_id, first_seen in reached.items():
-        for order in list_orders(ctx, customer_id=customer_id, limit=200):
-            if order["status"] != "cancelled" and order["created_at"] >= first_seen.isoformat() \
-                    and order["currency"] == campaign.currency:
-                sales += 1
-                revenue += Decimal(order["total"])
-                ordered_at.setdefault(customer_id, []).append(order["created_at"])
+    ordered_at: dict[str, list[datetime]] = {}
+    since = min(reached.values(), default=None)
+    placed = [] if since is None else customer_orders_since(ctx, list(reached), since)
+    for order in placed:
+        customer_id = order["customer_id"]
+        if order["created_at"] >= reached[customer_id] \
+                and order["currency"] == campaign.currency:
+            sales += 1
+            revenue += order["total"]
+            ordered_at.setdefault(customer_id, []).append(order["created_at"])
     for call in calls:
         if call.outcome is None or call.outcome.value != "sale" or call.sale_value is None \
                 or call.currency != campaign.currency:
             continue
         after = ordered_at.get(call.customer_id or "", [])
-        if any(at >= call.started_at.isoformat() for at in after):
+        if any(at >= call.started_at for at in after):
             continue  # the sale became an order, counted above
         sales += 1
         revenue += call.sale_value
