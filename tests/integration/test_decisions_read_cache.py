@@ -85,3 +85,46 @@ def test_events_through_intake_reach_a_running_engine_at_once(
     assert response.status_code == 200
     # Intake announced the visitor, so the engine does not wait out its cache.
     assert action(ctx) == "hot_prospect_alert"
+
+
+def test_without_the_database_a_cache_miss_refuses_before_anything_changes(
+    ctx: AppContext,
+) -> None:
+    """The endpoint answers on the event loop only what the caches hold: a miss raises
+    NeedsDatabase with nothing logged or counted, and the same request then runs normally;
+    once cached, the loop path decides on its own."""
+    import pytest
+
+    from kanaal.decisions.read_cache import NeedsDatabase
+    from kanaal.decisions.service import runtime
+
+    configured(ctx, 5.0)
+    browse_online(ctx)
+    with pytest.raises(NeedsDatabase):
+        make_decision(ctx, IN_STORE, database=False)
+    assert len(runtime(ctx).log) == 0
+    assert make_decision(ctx, IN_STORE)["action"]["type"] == "hot_prospect_alert"
+    assert len(runtime(ctx).log) == 1
+    again = make_decision(ctx, {**IN_STORE, "channel": "web"}, database=False)
+    assert again["decision_id"] and len(runtime(ctx).log) == 2
+    ctx.clock.advance(seconds=5)  # type: ignore[attr-defined]
+    with pytest.raises(NeedsDatabase):  # expired entries must be read again
+        make_decision(ctx, IN_STORE, database=False)
+    assert len(runtime(ctx).log) == 2
+
+
+def test_the_key_cache_answers_only_fresh_valid_keys(ctx: AppContext) -> None:
+    from kanaal.core.auth import KeyKind, SourceKind
+    from kanaal.core.errors import Unauthenticated
+    from kanaal.core.keys import issue_key
+
+    raw = issue_key(ctx.db, source_name="web", source_kind=SourceKind.WEB, kind=KeyKind.WRITE,
+                    scopes=frozenset(), ids=ctx.ids, clock=ctx.clock).raw
+    assert ctx.keys.cached(raw) is None  # not asked yet: the caller must authenticate
+    principal = ctx.keys.authenticate(raw)
+    assert ctx.keys.cached(raw) == principal
+    try:
+        ctx.keys.authenticate("kn_w_not-a-key")
+    except Unauthenticated:
+        pass
+    assert ctx.keys.cached("kn_w_not-a-key") is None  # a cached refusal is not a principal

@@ -22,15 +22,18 @@ def get_ctx(request: Request) -> AppContext:
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
-def principal_from_header(ctx: AppContext, authorization: str | None) -> Principal:
-    """Resolve `Authorization: Bearer KEY` or `Basic base64(KEY:)` to a principal."""
+def key_from_header(authorization: str | None) -> str:
+    """The raw key of `Authorization: Bearer KEY` or `Basic base64(KEY:)`."""
     if not authorization:
         raise Unauthenticated("missing Authorization header", code="missing_credentials")
     if authorization.lower().startswith("basic "):
-        raw = key_from_basic(authorization)
-    else:
-        raw = key_from_bearer(authorization)
-    return ctx.keys.authenticate(raw)
+        return key_from_basic(authorization)
+    return key_from_bearer(authorization)
+
+
+def principal_from_header(ctx: AppContext, authorization: str | None) -> Principal:
+    """Resolve `Authorization: Bearer KEY` or `Basic base64(KEY:)` to a principal."""
+    return ctx.keys.authenticate(key_from_header(authorization))
 
 
 def require_scope(scope: Scope) -> Callable[..., Principal]:

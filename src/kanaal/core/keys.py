@@ -192,6 +192,15 @@ class KeyCache:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[Principal | None, float]] = {}
 
+    def cached(self, raw: str) -> Principal | None:
+        """The principal for `raw` if a fresh, valid entry is cached; None means "ask
+        `authenticate`" (which may read the database). Never reads the database itself."""
+        with self._lock:
+            cached = self._entries.get(hash_key(raw))
+        if cached is None or cached[1] < time.monotonic():
+            return None
+        return cached[0]
+
     def authenticate(self, raw: str) -> Principal:
         """The principal for `raw`, or Unauthenticated when the key is unknown or revoked."""
         digest = hash_key(raw)

@@ -84,6 +84,21 @@ def is_missing(value: object) -> bool:
     return value is _MISSING
 
 
+class NeedsDatabase(Exception):
+    """A read the worker's caches cannot answer: run the request where it may block."""
+
+
+class NoReader:
+    """A reader for requests answered on the event loop: any database read is refused."""
+
+    def session(self) -> Session:
+        """Never a session: raises NeedsDatabase."""
+        raise NeedsDatabase
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
 class LazyReader:
     """A read session opened only when a cache misses; `close()` ends it if one was opened."""
 

@@ -42,7 +42,12 @@ from kanaal.decisions.offers import (
 )
 from kanaal.decisions.pacing import Pacer
 from kanaal.decisions.providers import readers
-from kanaal.decisions.read_cache import LazyReader, ReadCache, is_missing
+from kanaal.decisions.read_cache import (
+    LazyReader,
+    NoReader,
+    ReadCache,
+    is_missing,
+)
 
 __all__ = ["OfferCode", "make_decision", "redeem_offer_code_in", "runtime",
            "validate_offer_code"]
@@ -140,7 +145,7 @@ def _check(request: dict[str, Any]) -> None:
                                details=[{"loc": ["body", "context", "cart", *where.split(".")]}])
 
 
-def _margin(reader: LazyReader, ctx: AppContext, request: dict[str, Any], rt: Runtime,
+def _margin(reader: LazyReader | NoReader, ctx: AppContext, request: dict[str, Any], rt: Runtime,
             now: float) -> float:
     """Cart margin from the catalog, falling back to request prices x the default margin rate."""
     context = request.get("context") or {}
@@ -164,8 +169,8 @@ def _margin(reader: LazyReader, ctx: AppContext, request: dict[str, Any], rt: Ru
     return total
 
 
-def _unit_margin(reader: LazyReader, ctx: AppContext, rt: Runtime, channel: str, sku: str,
-                 quantity: int, now: float) -> tuple[Decimal, str] | None:
+def _unit_margin(reader: LazyReader | NoReader, ctx: AppContext, rt: Runtime, channel: str,
+                 sku: str, quantity: int, now: float) -> tuple[Decimal, str] | None:
     """A unit margin through the worker's read cache."""
     key = (channel, sku, quantity)
     found = rt.reads.margins.get(key, now)
@@ -188,14 +193,14 @@ def _subject(customer_id: str | None, request: dict[str, Any]) -> str:
 _ALL_ACTIONS = frozenset(ALL_ACTIONS)
 
 
-def _resolve(ctx: AppContext, request: dict[str, Any], rt: Runtime, now: datetime
-             ) -> tuple[str | None, DecisionContext]:
+def _resolve(ctx: AppContext, request: dict[str, Any], rt: Runtime, now: datetime,
+             database: bool) -> tuple[str | None, DecisionContext]:
     """Customer, history features and margin; other features' tables are read only when the
     worker's read cache has nothing fresh (bounded staleness, see read_cache)."""
     _, _, history = readers(ctx)
     at = now.timestamp()
     reads = rt.reads
-    reader = LazyReader(ctx.db)
+    reader: LazyReader | NoReader = LazyReader(ctx.db) if database else NoReader()
     try:
         customer_id = None
         for kind, key in (("user_id", "userId"), ("anonymous_id", "anonymousId")):
@@ -231,12 +236,17 @@ def _arm(rt: Runtime, subject: str) -> str:
     return arm
 
 
-def make_decision(ctx: AppContext, request: dict[str, Any]) -> dict[str, Any]:
-    """Decide the next best channel for one prospect; the decision is logged in the background."""
+def make_decision(ctx: AppContext, request: dict[str, Any], *, database: bool = True
+                  ) -> dict[str, Any]:
+    """Decide the next best channel for one prospect; the decision is logged in the background.
+
+    With `database=False` the request must be answerable from the worker's read caches (the
+    event loop may run it): a read that misses raises NeedsDatabase before anything changed,
+    and the caller runs it again where blocking is allowed."""
     _check(request)
     rt = runtime(ctx)
     now = ctx.clock.now()
-    customer_id, dctx = _resolve(ctx, request, rt, now)
+    customer_id, dctx = _resolve(ctx, request, rt, now, database)
     capacity, _, _ = readers(ctx)
     queues = capacity.snapshot(ctx)
     subject = _subject(customer_id, request)
