@@ -86,6 +86,22 @@ def test_phone_actions_are_never_proposed_when_the_phone_queue_is_over_target() 
     assert "queue sales is over its service-level target: no invitations" in choice.reasons
 
 
+def test_a_queue_without_spare_minutes_is_closed_and_says_why() -> None:
+    # The chat queue answers within its target now, but the 15-minute forecast needs every
+    # agent it has: no chat invitation, and the reason names the spare minutes, not the wait.
+    full = {"sales": PHONE_OVER["sales"],
+            "chat": queue("chat", "chat", wait=13.0, agents=1, spare=0.0)}
+    choice = decide(PERSUADABLE, model=BetaModel(), queues=full, params=EngineParams())
+    assert choice.action is A.NONE
+    chat = next(e for e in choice.alternatives if e.action is A.CHAT_INVITE)
+    assert not chat.feasible and chat.capacity_price == float("inf")
+    assert ("queue chat has no spare agent minutes in the next 15 minutes (predicted wait 13s "
+            "of the 20s target): no invitations") in choice.reasons
+    slow = {**full, "chat": queue("chat", "chat", wait=25.0, agents=0, spare=0.0)}
+    reasons = decide(PERSUADABLE, model=BetaModel(), queues=slow, params=EngineParams()).reasons
+    assert "queue chat predicted wait 25s reaches the 20s target: no invitations" in reasons
+
+
 def test_hot_prospect_alert_needs_the_online_browse() -> None:
     walk_in = DecisionContext(channel="store", store_id="loc_store_1", product_sku="TV-55",
                               margin=300.0, cart_value=1300.0)

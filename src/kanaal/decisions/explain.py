@@ -17,6 +17,11 @@ def queue_reason(view: QueueView, price: float) -> str:
             return f"queue {view.queue} is over its service-level target: no invitations"
         if view.predicted_wait_seconds is None:
             return f"queue {view.queue} is unstable: no invitations"
+        if view.spare_agent_minutes_15 <= 0 and (
+                view.predicted_wait_seconds < view.target_answer_seconds):
+            return (f"queue {view.queue} has no spare agent minutes in the next 15 minutes "
+                    f"(predicted wait {view.predicted_wait_seconds:.0f}s of the "
+                    f"{view.target_answer_seconds:.0f}s target): no invitations")
         return (f"queue {view.queue} predicted wait {view.predicted_wait_seconds:.0f}s reaches "
                 f"the {view.target_answer_seconds:.0f}s target: no invitations")
     if price == 0.0:
