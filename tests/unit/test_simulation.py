@@ -191,3 +191,30 @@ def test_checks_state_each_figure() -> None:
         False, "sales 79.0% (target 80.0%)")
     assert found["no phone invitations while the queue is over target"] == (
         False, "2 invitations")
+
+
+def test_the_simulated_chat_queue_counts_slots_as_the_contact_center_does() -> None:
+    """Three chat agents at three chats each are nine servers (as
+    contact_center.domain.queue_capacity counts them), so a load two of them could carry
+    leaves spare minutes and an open queue; counted as three slow servers it looked full."""
+    import random
+
+    import simpy
+
+    from kanaal.contact_center.erlang import required_agents
+    from kanaal.simulation.contact_center import RATE_WINDOW, SimQueue
+    from kanaal.simulation.world import QueueSetup
+
+    env = simpy.Environment(initial_time=12 * 3600.0)
+    setup = QueueSetup(name="chat", channel="chat", staffing=(3,) * 24, inbound_per_hour=0,
+                       inbound_handle_seconds=600, sales_handle_seconds=600,
+                       target_answer_seconds=30, concurrency=3)
+    queue = SimQueue(env, setup, random.Random(1))
+    queue.arrivals.extend(env.now - i * 150.0 for i in range(6))  # 0.4 a minute: 4 erlangs
+    per_second = len(queue.arrivals) / RATE_WINDOW
+    traffic = per_second * 600
+    view = queue.view()
+    needed = required_agents(traffic, 600, 30, 0.8)
+    assert needed < 9
+    assert view.spare_agent_minutes_15 == (9 - needed) * 15.0
+    assert not view.over_target

@@ -174,26 +174,29 @@ class SimQueue:
         now = self.env.now
         while self.arrivals and self.arrivals[0] < now - RATE_WINDOW:
             self.arrivals.popleft()
-        duty = self.on_duty()
+        # As the contact center's own snapshot (contact_center.domain.queue_capacity) does:
+        # a chat agent is `concurrency` servers, each holding one chat for its whole handle
+        # time; required and spare capacity are counted in those servers.
+        servers = self.on_duty() * self.setup.concurrency
         handle = self.setup.inbound_handle_seconds
         per_second = len(self.arrivals) / RATE_WINDOW
-        traffic = per_second * handle / self.setup.concurrency
+        traffic = per_second * handle
         target = self.setup.target_answer_seconds
         waiting = self.queue_length()
         wait: float | None
-        if duty == 0:
+        if servers == 0:
             wait, level, needed = None, 0.0, 1
         else:
-            metrics = erlang_c_metrics(duty, traffic, handle, target)
+            metrics = erlang_c_metrics(servers, traffic, handle, target)
             wait = metrics.average_wait_seconds
             level = metrics.service_level if metrics.service_level is not None else 0.0
             needed = required_agents(traffic, handle, target, self.setup.target_service_level)
             if wait is not None and waiting:
                 # People already waiting: the next caller waits for them too.
-                wait += waiting * handle / self.setup.concurrency / duty
-        over = duty == 0 or level < self.setup.target_service_level or (
+                wait += waiting * handle / servers
+        over = servers == 0 or level < self.setup.target_service_level or (
             wait is not None and wait >= target)
-        spare = max(0, duty - needed) * 15.0 if duty else 0.0
+        spare = max(0, servers - needed) * 15.0 if servers else 0.0
         return QueueView(queue=self.setup.name, channel=self.setup.channel,
                          available_agents=self.idle_agents(), queue_length=waiting,
                          handle_time_seconds=self.setup.sales_handle_seconds,
