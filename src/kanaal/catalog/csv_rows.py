@@ -18,6 +18,7 @@ from kanaal.catalog.domain import (
     check_sku,
     parse_amount,
 )
+from kanaal.core.errors import InvalidInput
 
 REQUIRED = ("product_handle", "product_title", "sku", "variant_title", "cost_price", "currency")
 OPTIONAL = ("product_description", "brand", "gtin", "mpn", "condition", "attributes", "images")
@@ -35,6 +36,21 @@ class RowError:
     column: str
     code: str
     message: str
+
+
+def refuse(errors: list[RowError]) -> None:
+    """Refuse a whole file with every problem (line and column, first ones first); nothing of
+    it is imported. No errors: nothing happens."""
+    if not errors:
+        return
+    errors.sort(key=lambda e: (e.line, e.column))
+    first = errors[0]
+    raise InvalidInput(
+        f"{len(errors)} problem(s) in the file, nothing was imported; line {first.line} "
+        f"column {first.column}: {first.message}", code="invalid_import",
+        details=[{"line": e.line, "column": e.column, "code": e.code, "message": e.message}
+                 for e in errors[:MAX_ERRORS]],
+    )
 
 
 @dataclass(frozen=True, slots=True)

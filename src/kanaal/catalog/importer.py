@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 
 from kanaal.catalog.csv_rows import (
     COLUMNS,
-    MAX_ERRORS,
     ImportRow,
     RowError,
     check_consistency,
     check_header,
     export_cells,
     parse_row,
+    refuse,
 )
 from kanaal.catalog.store import amount, count_rows, existing_skus, gtin_owners, products, variants
 from kanaal.core.context import AppContext
@@ -43,19 +43,6 @@ class ImportReport:
     updated: int
 
 
-def _refuse(errors: list[RowError]) -> None:
-    if not errors:
-        return
-    errors.sort(key=lambda e: (e.line, e.column))
-    first = errors[0]
-    raise InvalidInput(
-        f"{len(errors)} problem(s) in the file, nothing was imported; line {first.line} "
-        f"column {first.column}: {first.message}", code="invalid_import",
-        details=[{"line": e.line, "column": e.column, "code": e.code, "message": e.message}
-                 for e in errors[:MAX_ERRORS]],
-    )
-
-
 def read_rows(source: TextIO, progress: Progress | None = None) -> list[ImportRow]:
     """Parse and validate a whole file; InvalidInput invalid_import lists every problem."""
     reader = csv.DictReader(source)
@@ -74,7 +61,7 @@ def read_rows(source: TextIO, progress: Progress | None = None) -> list[ImportRo
 
 def _read_rows(reader: csv.DictReader[str], progress: Progress | None) -> list[ImportRow]:
     errors = check_header(reader.fieldnames)
-    _refuse(errors)
+    refuse(errors)
     rows: list[ImportRow] = []
     seen = 0
     end_of_previous = 1
@@ -91,7 +78,7 @@ def _read_rows(reader: csv.DictReader[str], progress: Progress | None) -> list[I
     if seen == 0:
         errors.append(RowError(2, "*", "empty_file", "the file has no rows"))
     errors += check_consistency(rows)
-    _refuse(errors)
+    refuse(errors)
     if progress is not None:
         progress("validate", seen, seen)
     return rows
@@ -106,7 +93,7 @@ def _check_gtins(session: Session, rows: list[ImportRow]) -> None:
     """A gtin stored for another sku that the file does not also change is a clash."""
     in_file = {row.sku for row in rows}
     owners = gtin_owners(session, [row.gtin for row in rows if row.gtin])
-    _refuse([
+    refuse([
         RowError(row.line, "gtin", "duplicate_gtin",
                  f"gtin {row.gtin} belongs to sku {owners[row.gtin]!r}")
         for row in rows

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from kanaal.catalog import store_pricing
-from kanaal.catalog.csv_rows import MAX_ERRORS, RowError
+from kanaal.catalog.csv_rows import RowError, refuse
 from kanaal.catalog.importer import BATCH_SIZE, Progress
 from kanaal.catalog.listing_csv import (
     LISTING_COLUMNS,
@@ -33,24 +33,11 @@ class ListingImportReport:
     updated: int
 
 
-def _refuse(errors: list[RowError]) -> None:
-    if not errors:
-        return
-    errors.sort(key=lambda e: (e.line, e.column))
-    first = errors[0]
-    raise InvalidInput(
-        f"{len(errors)} problem(s) in the file, nothing was imported; line {first.line} "
-        f"column {first.column}: {first.message}", code="invalid_import",
-        details=[{"line": e.line, "column": e.column, "code": e.code, "message": e.message}
-                 for e in errors[:MAX_ERRORS]],
-    )
-
-
 def _read(source: TextIO, channel: Channel) -> list[ListingRow]:
     reader = csv.DictReader(source)
     try:
         errors = check_listing_header(list(reader.fieldnames or []))
-        _refuse(errors)
+        refuse(errors)
         rows: list[ListingRow] = []
         first_line: dict[str, int] = {}
         end_of_previous = 1
@@ -71,7 +58,7 @@ def _read(source: TextIO, channel: Channel) -> list[ListingRow]:
                            code="malformed_csv") from exc
     if end_of_previous == 1:
         errors.append(RowError(2, "*", "empty_file", "the file has no rows"))
-    _refuse(errors)
+    refuse(errors)
     return rows
 
 
@@ -89,7 +76,7 @@ def import_listings(ctx: AppContext, channel_ref: str, source: TextIO, *,
             raise Conflict("the channel's currency changed during the import",
                            code="currency_mismatch")
         skus = [row.sku for row in rows]
-        _refuse(_unknown(rows, existing_skus(session, skus)))
+        refuse(_unknown(rows, existing_skus(session, skus)))
         known = {listing.sku for listing in store_pricing.listings_of(session, channel.id)}
         now = ctx.clock.now()
         for start in range(0, len(rows), BATCH_SIZE):
