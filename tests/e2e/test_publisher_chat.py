@@ -19,6 +19,7 @@ from tests.conftest import issue_test_keys
 from tests.e2e.test_publisher_tag import PAGE, publisher_site
 from tests.integration.test_publisher_campaigns import campaign_body
 from tests.integration.test_publisher_channels import CHAT_CAMPAIGN, chat_world
+from tests.support.browser import open_page
 from tests.support.server import live_server
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -40,10 +41,8 @@ def test_the_tag_invites_to_chat_only_while_a_chat_expert_is_free_and_opens_the_
     with live_server(create_app(ctx=ctx)) as kanaal:
         with publisher_site(PAGE.format(kanaal=kanaal, key=keys.write)) as publisher:
             ctx.settings = ctx.settings.model_copy(update={"cors_origins": [publisher]})
-            context = browser.new_context(viewport={"width": 1100, "height": 760})
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            context, page, errors = open_page(browser,
+                                              viewport={"width": 1100, "height": 760})
             try:
                 # No chat expert free and the phone queue full: nothing is shown
                 page.goto(publisher)

@@ -29,6 +29,7 @@ from kanaal.core.live import open_live_store
 from kanaal.publishers import appointments, service
 from tests.conftest import issue_test_keys
 from tests.integration.test_publisher_campaigns import campaign_body, world
+from tests.support.browser import open_page
 from tests.support.server import free_port, live_server
 from tests.support.smtp import Inbox
 
@@ -98,10 +99,8 @@ def test_the_tag_invites_only_with_capacity_and_books_with_an_emailed_confirmati
         html = PAGE.format(kanaal=kanaal, key=keys.write)
         with publisher_site(html) as publisher:
             ctx.settings = ctx.settings.model_copy(update={"cors_origins": [publisher]})
-            context = browser.new_context(viewport={"width": 1100, "height": 760})
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            context, page, errors = open_page(browser,
+                                              viewport={"width": 1100, "height": 760})
             try:
                 # No agent free: the tag asks, and shows nothing
                 page.goto(publisher)

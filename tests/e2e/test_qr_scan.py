@@ -20,6 +20,7 @@ from kanaal.core.context import AppContext
 from kanaal.stores import images
 from kanaal.stores import service as stores
 from tests.conftest import Keys, bearer
+from tests.support.browser import open_page
 from tests.support.catalog import list_variant, make_channel, make_variant
 from tests.support.inventory import make_location
 from tests.support.server import live_server
@@ -41,11 +42,7 @@ def configure(ctx: AppContext, keys: Keys) -> str:
 
 
 def phone_page(browser: Any) -> tuple[Any, Any, list[str]]:
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return context, page, errors
+    return open_page(browser, **PHONE)
 
 
 def wait_for_event(api: httpx.Client, keys: Keys, anonymous_id: str, name: str) -> None:

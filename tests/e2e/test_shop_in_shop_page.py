@@ -15,6 +15,7 @@ from kanaal.contact_center import service as cc
 from kanaal.core.context import AppContext
 from tests.conftest import Keys, bearer
 from tests.integration.test_shop_in_shop import BRAND, agent, retailer
+from tests.support.browser import open_page
 from tests.support.server import live_server
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -39,10 +40,7 @@ def test_a_themed_section_routes_questions_to_brand_agents_and_credits_orders(
         created = api.post("/v1/shop-in-shop", json={**BRAND, "logo_url": LOGO},
                            headers=bearer(keys.writer))
         assert created.status_code == 201, created.text
-        context = browser.new_context(viewport={"width": 1200, "height": 820})
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        context, page, errors = open_page(browser, viewport={"width": 1200, "height": 820})
         try:
             page.goto(f"{base}/shop-in-shop/volta")
             header = page.locator(".sis-header")

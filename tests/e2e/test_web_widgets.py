@@ -20,6 +20,7 @@ from kanaal.contact_center import service as cc
 from kanaal.core.context import AppContext
 from kanaal.decisions.service import runtime
 from tests.conftest import Keys, bearer
+from tests.support.browser import open_page
 from tests.support.server import live_server
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -51,12 +52,7 @@ def shot(page: Any, ctx: AppContext, name: str) -> None:
 
 def new_page(browser: Any) -> tuple[Any, Any, list[str]]:
     """A fresh browser context (no cookies) and page collecting console errors."""
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return context, page, errors
+    return open_page(browser, console_errors=True, viewport={"width": 1200, "height": 800})
 
 
 def view_product(page: Any, base: str, sku: str) -> None:
