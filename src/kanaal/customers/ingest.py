@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -70,10 +69,9 @@ def ingest_in(session: Session, ctx: AppContext, events: list[IncomingEvent]) ->
     if not store.lock_customers(session, involved):
         raise StaleGraph("a customer of this batch was merged or erased meanwhile")
     counted = _may_need_counts(graph, fresh, known)
-    for customer_id, counts in store.identity_counts(session, counted).items():
-        graph.load_counts(customer_id, counts)
-    for customer_id in counted:
-        graph.counts.setdefault(customer_id, Counter())
+    found = store.identity_counts(session, counted)
+    for customer_id in counted:  # a customer without identities holds none of any type
+        graph.load_counts(customer_id, found.get(customer_id, {}))
 
     landed: dict[int, str] = {}
     for position, event in enumerate(fresh):
