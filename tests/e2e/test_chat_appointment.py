@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from kanaal.app import create_app
 from kanaal.calendars import service as calendars
@@ -67,12 +68,14 @@ def test_an_agent_books_a_free_store_slot_from_a_chat_and_the_visitor_sees_it(
             slots = desk.get_by_role("group", name="Free slots on 2026-01-06 (Europe/Amsterdam)")
             slots.wait_for()
             assert slots.get_by_role("radio").count() == 8
-            # And a visitor message meanwhile refreshes the board without losing the panel
+            # And a visitor message meanwhile refreshes the board (live once its socket is
+            # open) without losing the panel or the slot the agent picked
+            expect(desk.locator("#chat-board")).to_have_attribute("data-live-state", "live")
+            slots.get_by_label("10:00").check()
             visitor_says(visitor, "Tuesday morning would be great")
             desk.locator(".chat-line.chat-visitor", has_text="Tuesday morning").wait_for(
                 timeout=10000)
-            slots.wait_for()
-            slots.get_by_label("10:00").check()
+            expect(slots.get_by_label("10:00")).to_be_checked()
             if ctx.db.is_sqlite:  # the chat card with its slot picker
                 desk.locator(".chat-card").screenshot(
                     path=str(SCREENSHOTS / "chat-desk-appointment.png"))

@@ -58,9 +58,13 @@ def _offer(queue: asyncio.Queue[dict[str, Any]], message: dict[str, Any]) -> Non
         queue.put_nowait(message)
 
 
-async def _pump(socket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> None:
+async def _pump(socket: WebSocket, queue: asyncio.Queue[dict[str, Any]], *,
+                each_event: bool) -> None:
+    """Send each change (`chat_service.publish`): its events one by one, or as one frame."""
     while True:
-        await socket.send_json(await queue.get())
+        change = await queue.get()
+        for frame in change["events"] if each_event else [change]:
+            await socket.send_json(frame)
 
 
 async def _refuse(socket: WebSocket, exc: DomainError) -> None:
@@ -99,7 +103,7 @@ async def visitor_socket(socket: WebSocket) -> None:
     for message in opened["messages"]:
         await socket.send_json(chat_service.wire(message))
     queue, unsubscribe = _subscribe(ctx, lambda m: m.get("conversation_id") == conversation["id"])
-    pump = asyncio.create_task(_pump(socket, queue))
+    pump = asyncio.create_task(_pump(socket, queue, each_event=True))
     try:
         while True:
             raw = await socket.receive_text()
@@ -245,7 +249,8 @@ def close(conversation_id: str, request: Request, ctx: Ctx,
 
 @router.websocket(DESK + "/live")
 async def desk_socket(socket: WebSocket) -> None:
-    """Live chat events for a signed-in agent (the page refreshes its board on each)."""
+    """Live chat changes for a signed-in agent, one frame each (the page refreshes its board
+    on each)."""
     ctx: AppContext = socket.app.state.ctx
     codec = desk_session.codec(ctx)
     agent_id = desk_session.signed_in_agent(ctx, codec.loads(socket.cookies.get(
@@ -254,17 +259,20 @@ async def desk_socket(socket: WebSocket) -> None:
                                               _own_origin(socket), []):
         await socket.close(code=4401)
         return
-    await socket.accept()
+    # Listen before accepting: once the page sees the socket open, no later event is missed.
     queue, unsubscribe = _subscribe(ctx, lambda _m: True)
-    pump = asyncio.create_task(_pump(socket, queue))
+    pump: asyncio.Task[None] | None = None
     try:
+        await socket.accept()
+        pump = asyncio.create_task(_pump(socket, queue, each_event=False))
         while True:
             await socket.receive_text()
     except WebSocketDisconnect:
         pass
     finally:
         unsubscribe()
-        pump.cancel()
+        if pump is not None:
+            pump.cancel()
 
 
 async def idle_chat_sweeper(ctx: AppContext, stop: asyncio.Event) -> None:

@@ -68,9 +68,11 @@ def add_message_in(session: Session, ctx: AppContext, conversation: dict[str, An
 
 
 def publish(ctx: AppContext, conversation_id: str, events: list[dict[str, Any]]) -> None:
-    """Tell the visitor's socket and the desks what changed."""
-    for event in events:
-        ctx.live.publish(LIVE_CHANNEL, {**event, "conversation_id": conversation_id})
+    """Tell the visitor's socket and the desks what changed: the events of one change travel
+    as one live message, so a desk refreshes its board once for it, not once per event."""
+    if events:
+        ctx.live.publish(LIVE_CHANNEL, {"conversation_id": conversation_id, "events": [
+            {**event, "conversation_id": conversation_id} for event in events]})
 
 
 def open_conversation(ctx: AppContext, *, anonymous_id: str | None, user_id: str | None,

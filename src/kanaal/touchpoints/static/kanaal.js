@@ -380,6 +380,12 @@
       (store('chat') ? '&conversation=' + encodeURIComponent(store('chat')) : '');
     var socket = new w.WebSocket(url);
     chat.socket = socket;
+    // Messages sent while the socket is still connecting go out as soon as it opens.
+    var unsent = [];
+    socket.onopen = function () {
+      unsent.forEach(function (text) { socket.send(JSON.stringify({ type: 'message', body: text })); });
+      unsent = [];
+    };
     socket.onmessage = function (m) {
       var data = JSON.parse(m.data);
       if (data.type === 'welcome') { store('chat', data.conversation_id); chat.status = data.status; }
@@ -388,12 +394,18 @@
       if (data.type === 'error') { error.textContent = data.message; }
       emit('chat', data);
     };
-    socket.onclose = function () { if (chat && !error.textContent) { error.textContent = t('offline'); } };
+    socket.onclose = function () {
+      // A message that never went out is given back to the visitor, not silently dropped.
+      if (unsent.length && !input.value) { input.value = unsent.join(' '); }
+      unsent = [];
+      if (chat && !error.textContent) { error.textContent = t('offline'); }
+    };
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       error.textContent = '';
       var text = input.value.trim();
       if (!text) { return; }
+      if (socket.readyState === 0) { unsent.push(text); input.value = ''; return; }
       if (socket.readyState !== 1) { error.textContent = t('offline'); return; }
       socket.send(JSON.stringify({ type: 'message', body: text }));
       input.value = '';
