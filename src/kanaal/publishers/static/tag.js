@@ -123,16 +123,19 @@
     });
     form.appendChild(el('button', { type: 'submit' }, 'Confirm'));
     form.appendChild(error);
+    var asked = 0;  // only the answer for the latest day asked shows: one change, one list
     day.onchange = function () {
+      var mine = ++asked;
       slot.innerHTML = '';
       call('GET', '/v1/publisher/campaigns/' + encodeURIComponent(inv.campaign) +
            '/slots?date=' + day.value).then(function (data) {
-        data.slots.forEach(function (s) {
-          slot.appendChild(el('option', { value: s }, s.slice(11, 16) + ' UTC'));
-        });
+        if (mine !== asked) { return; }
+        slot.replaceChildren.apply(slot, data.slots.map(function (s) {
+          return el('option', { value: s }, s.slice(11, 16) + ' UTC');
+        }));
         if (!data.slots.length) { error.textContent = 'No free times on this day.'; }
         else { error.textContent = ''; }
-      }).catch(function (e) { error.textContent = e.message; });
+      }).catch(function (e) { if (mine === asked) { error.textContent = e.message; } });
     };
     var sent = null;  // [request text, Idempotency-Key]: a resubmit of the same form reuses the key
     form.onsubmit = function (event) {
@@ -170,6 +173,12 @@
       encodeURIComponent(cfg.key) + '&anonymousId=' + encodeURIComponent(visitor) +
       '&lang=' + encodeURIComponent(lang));
     box.kanaalChat = socket;
+    // Messages sent while the socket is still connecting go out as soon as it opens.
+    var unsent = [];
+    socket.onopen = function () {
+      unsent.forEach(function (text) { socket.send(JSON.stringify({ type: 'message', body: text })); });
+      unsent = [];
+    };
     socket.onmessage = function (m) {
       var data = JSON.parse(m.data);
       if (data.type === 'welcome' || data.type === 'status') {
@@ -185,12 +194,16 @@
       if (data.type === 'error') { error.textContent = data.message; }
     };
     socket.onclose = function () {
+      // A message that never went out is given back to the reader, not silently dropped.
+      if (unsent.length && !input.value) { input.value = unsent.join(' '); }
+      unsent = [];
       if (!error.textContent) { error.textContent = 'The chat is disconnected.'; }
     };
     form.onsubmit = function (event) {
       event.preventDefault();
       var text = input.value.trim();
       if (!text) { return; }
+      if (socket.readyState === 0) { unsent.push(text); input.value = ''; return; }
       if (socket.readyState !== 1) { error.textContent = 'The chat is disconnected.'; return; }
       socket.send(JSON.stringify({ type: 'message', body: text }));
       input.value = '';
