@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from dataclasses import asdict
 from datetime import datetime
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 SNAPSHOT_KEY = "contact_center:capacity"
 VERSION_KEY = "contact_center:capacity:version"
 _CACHE = "contact_center.capacity_cache"
+_REFRESHING = threading.Lock()
 LIVE_CHANNEL = "contact_center"
 
 
@@ -149,18 +151,24 @@ def compute_capacity(session: Session, ctx: AppContext, now: datetime
 
 
 def refresh_capacity(ctx: AppContext) -> dict[str, QueueCapacity]:
-    """Recompute every queue's capacity and store it in the live store for all workers."""
-    now = ctx.clock.now()
-    with ctx.db.reader() as session:
-        snapshot = compute_capacity(session, ctx, now)
-    version = uuid.uuid4().hex
-    # The snapshot first, then its version: a reader that sees the new version finds it.
-    ctx.live.put_json(SNAPSHOT_KEY, {
-        "version": version,
-        "computed_at": now.isoformat(),
-        "queues": {name: asdict(cap) for name, cap in snapshot.items()},
-    })
-    ctx.live.put_json(VERSION_KEY, version)
+    """Recompute every queue's capacity and store it in the live store for all workers.
+
+    One refresh at a time in this process: a refresh that read the database before a change
+    (the periodic worker) cannot store its snapshot after the one `after_change` computed
+    from the change, which would show the old capacity until the next round.
+    """
+    with _REFRESHING:
+        now = ctx.clock.now()
+        with ctx.db.reader() as session:
+            snapshot = compute_capacity(session, ctx, now)
+        version = uuid.uuid4().hex
+        # The snapshot first, then its version: a reader that sees the new version finds it.
+        ctx.live.put_json(SNAPSHOT_KEY, {
+            "version": version,
+            "computed_at": now.isoformat(),
+            "queues": {name: asdict(cap) for name, cap in snapshot.items()},
+        })
+        ctx.live.put_json(VERSION_KEY, version)
     return snapshot
 
 
