@@ -127,6 +127,26 @@ def test_a_queue_answers_in_order_and_counts_the_service_level() -> None:
     assert queue.stats.service_level == pytest.approx(1 / 3)
 
 
+def test_only_background_contacts_who_hang_up_carry_a_service_cost() -> None:
+    env = simpy.Environment()
+    queue = _queue(env)
+    for kind, at in (("inbound", 0.0), ("invited", 0.0), ("inbound", 0.0)):
+        queue.offer(Contact(kind=kind, arrived=at, patience=50.0, handle=400.0))
+    env.run(until=1000)
+    # The first caller is answered; the invited prospect and the second caller hang up after
+    # 50 s. Only the caller who phoned on their own is a background abandonment: the invited
+    # prospect's loss is already in the visitor's own profit.
+    assert queue.stats.abandoned == 2
+    assert queue.stats.abandoned_inbound == [50.0]
+    # By default the caller phones again: one more inbound handle time (300 s) at 0.75/min.
+    assert queue.setup.abandon_cost_at(0.75) == pytest.approx(3.75)
+    chat = QueueSetup(name="chat", channel="chat", staffing=(1,) * 24, inbound_per_hour=0.0,
+                      inbound_handle_seconds=400.0, sales_handle_seconds=600.0,
+                      concurrency=3)
+    assert chat.abandon_cost_at(0.75) == pytest.approx(400 / 60 / 3 * 0.75)
+    assert replace(chat, abandon_cost=12.5).abandon_cost_at(0.75) == 12.5
+
+
 def test_callbacks_wait_for_an_idle_agent() -> None:
     env = simpy.Environment()
     queue = _queue(env)
@@ -154,8 +174,9 @@ def test_the_view_of_an_idle_queue_is_free_and_a_closed_one_is_over_target() -> 
     assert view.over_target is True and view.predicted_wait_seconds is None
 
 
-def _result(policy: str, profit: float, **extra: object) -> PolicyResult:
-    result = PolicyResult(policy=policy, profit=profit)
+def _result(policy: str, expected: float, **extra: object) -> PolicyResult:
+    # The drawn profit is the same for every policy: the checks compare the expected one.
+    result = PolicyResult(policy=policy, profit=500.0, expected_profit=expected)
     result.service_level = {"sales": 0.9}
     result.target_service_level = {"sales": 0.8}
     for key, value in extra.items():
@@ -177,8 +198,8 @@ def test_checks_state_each_figure() -> None:
     run = RunResult(scenario=scenario, seed=1, results=results)
     found = {c.name: (c.passed, c.figure) for c in checks(run)}
     assert found["kanaal earns >= 85% of the oracle's incremental profit"] == (
-        True, "90.0% (kanaal 90.00 / oracle 100.00 EUR)")
-    assert found["kanaal beats propensity_only"] == (True, "90.00 vs 30.00 EUR")
+        True, "90.0% (expected: kanaal 90.00 / oracle 100.00 EUR)")
+    assert found["kanaal beats propensity_only"] == (True, "expected 90.00 vs 30.00 EUR")
     assert found["kanaal has fewer cannibalized contacts than capacity_only"] == (True, "3 vs 9")
     assert found["visitors routed while agents are idle convert in the 20-40% band"] == (
         True, "30.0% of 10 contacts")
@@ -218,3 +239,23 @@ def test_the_simulated_chat_queue_counts_slots_as_the_contact_center_does() -> N
     assert needed < 9
     assert view.spare_agent_minutes_15 == (9 - needed) * 15.0
     assert not view.over_target
+
+
+def test_expected_profit_replaces_each_purchase_draw_by_its_probability() -> None:
+    from kanaal.simulation.runner import run_scenario
+
+    scenario = replace(load_scenario("normal_day").window(12, 13), visitors=400)
+    run = run_scenario(scenario, policies=("never", "oracle"))
+    visitors = generate_visitors(scenario)
+    never, oracle = run.results["never"], run.results["oracle"]
+    # Nobody is asked: each visitor is worth their type's own purchase probability x margin.
+    alone = [scenario.behaviour[v.kind].self_buy * v.margin for v in visitors]
+    assert never.expected_per_visitor == pytest.approx(alone)
+    assert never.expected_profit == pytest.approx(sum(alone) - never.service_cost)
+    # The oracle asks only persuadables: everybody else is worth the same as under never.
+    for v, mine, theirs in zip(visitors, oracle.expected_per_visitor, alone, strict=True):
+        if v.kind != "persuadable":
+            assert mine == pytest.approx(theirs)
+    assert oracle.invitations and run.incremental("oracle") > 0
+    assert run.incremental("oracle") == pytest.approx(
+        oracle.expected_profit - never.expected_profit)

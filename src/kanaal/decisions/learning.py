@@ -156,16 +156,22 @@ class BetaModel:
     prospects who accepted (a Beta posterior; Thompson draws come from it) and D the shift of
     those who declined. C's prior is P0 + (1 - P0) x persuasion, the persuasion pooled over
     every bucket of the action (empirical Bayes); D is the decliners' evidence against P0,
-    shrunk hard towards no shift. Splitting the acceptors off keeps the noise of the many
-    decliners' purchases (and of P0) out of the estimate the engine explores with.
+    shrunk very hard towards no shift: it moves only once a bucket has thousands of
+    decliners. An annoyed decliner's lost purchase is a small shift on a large base rate, so
+    with fewer decliners D is mostly noise (and the error of P0), and a few hundred decliners
+    moved a bucket's estimated value by more than the true value of inviting there (measured
+    over six seeds of the five checked simulation scenarios, docs/simulation.md).
+    Splitting the acceptors off keeps the noise of the many decliners' purchases (and of P0)
+    out of the estimate the engine explores with.
     """
 
     priors: Priors = field(default_factory=Priors)
     cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
     version: int = 0
-    # How many acceptors / decliners the pooled persuasion / decliner shift is worth.
+    # How many acceptors the pooled persuasion is worth.
     pooled_strength: float = 20.0
-    decliner_strength: float = 100.0
+    # How many decliners the "no shift" prior of D is worth.
+    decliner_strength: float = 1000.0
     # Expected acceptor purchases the bucket's shared persuasion ratio (1) is worth.
     bucket_strength: float = 2.0
     # (alpha, beta of C, P(accept), P0, D) per (action, bucket): the hot path reads this.

@@ -44,6 +44,8 @@ class QueueStats:
     answered: int = 0
     answered_in_target: int = 0
     abandoned: int = 0
+    # When background contacts (not invited prospects) hung up.
+    abandoned_inbound: list[float] = field(default_factory=list)
     callbacks_done: int = 0
     callbacks_lost: int = 0
     busy_seconds: float = 0.0
@@ -122,6 +124,8 @@ class SimQueue:
     def _abandon(self, contact: Contact) -> None:
         contact.abandoned = True
         self.stats.abandoned += 1
+        if contact.kind == "inbound":
+            self.stats.abandoned_inbound.append(contact.arrived + contact.patience)
         if contact.on_done:
             contact.on_done(False, contact.patience)
 

@@ -39,13 +39,13 @@ def checks(run: RunResult) -> list[Check]:
         share = run.oracle_share("kanaal")
         out.append(Check("kanaal earns >= 85% of the oracle's incremental profit",
                          share is not None and share >= ORACLE_SHARE_TARGET,
-                         f"{_pct(share)} (kanaal {run.incremental('kanaal'):.2f} / oracle "
-                         f"{run.incremental('oracle'):.2f} EUR)"))
+                         f"{_pct(share)} (expected: kanaal {run.incremental('kanaal'):.2f} / "
+                         f"oracle {run.incremental('oracle'):.2f} EUR)"))
         for base in BASELINES:
             if base in res:
                 out.append(Check(f"kanaal beats {base}",
                                  run.incremental("kanaal") > run.incremental(base),
-                                 f"{run.incremental('kanaal'):.2f} vs "
+                                 f"expected {run.incremental('kanaal'):.2f} vs "
                                  f"{run.incremental(base):.2f} EUR"))
         levels = ", ".join(f"{q} {_pct(v)} (target {_pct(k.target_service_level[q])})"
                            for q, v in k.service_level.items())
@@ -90,9 +90,11 @@ def rows(run: RunResult) -> list[dict[str, Any]]:
         share = run.oracle_share(policy)
         out.append({
             "policy": policy, "profit": round(r.profit, 2),
-            "incremental": round(run.incremental(policy), 2),
+            "incremental": round(run.realized_incremental(policy), 2),
+            "expected_incremental": round(run.incremental(policy), 2),
             "oracle_share": None if share is None else round(share, 4),
             "margin": round(r.margin, 2), "contact_cost": round(r.contact_cost, 2),
+            "service_cost": round(r.service_cost, 2),
             "conversions": dict(sorted(r.conversions.items())),
             "invitations": sum(r.invitations.values()), "contacts": r.contacts,
             "cannibalized": r.cannibalized,
@@ -115,14 +117,16 @@ def print_report(run: RunResult, console: Console | None = None) -> None:
     s = run.scenario
     table = Table(title=f"{s.name}: {s.visitors * s.days} visitors, seed {run.seed}"
                   + (f", engine at {run.http}" if run.http else ""))
-    for column in ("policy", "profit", "incremental", "% of oracle", "conversions",
-                   "invitations", "contacts", "cannibalized", "service level", "occupancy"):
+    for column in ("policy", "profit", "incremental", "expected incremental",
+                   "% of oracle", "service cost", "conversions", "invitations", "contacts",
+                   "cannibalized", "service level", "occupancy"):
         table.add_column(column, justify="left" if column in {"policy", "conversions"}
                          else "right")
     for row in rows(run):
         table.add_row(
             row["policy"], f"{row['profit']:.2f}", f"{row['incremental']:.2f}",
-            _pct(row["oracle_share"]),
+            f"{row['expected_incremental']:.2f}", _pct(row["oracle_share"]),
+            f"{row['service_cost']:.2f}",
             " ".join(f"{c}:{n}" for c, n in row["conversions"].items()),
             str(row["invitations"]), str(row["contacts"]), str(row["cannibalized"]),
             " ".join(f"{q}:{_pct(v)}" for q, v in row["service_level"].items()),
@@ -141,7 +145,10 @@ def html_report(run: RunResult) -> str:
     names = [p for p in POLICIES if p in res]
     figures = []
     figures.append(go.Figure(
-        [go.Bar(x=names, y=[run.incremental(p) for p in names], name="incremental profit")],
+        [go.Bar(x=names, y=[run.realized_incremental(p) for p in names],
+                name="incremental profit"),
+         go.Bar(x=names, y=[run.incremental(p) for p in names],
+                name="expected incremental profit")],
         layout={"title": "Incremental profit over doing nothing (EUR)"}))
     channels = sorted({c for r in res.values() for c in r.conversions})
     figures.append(go.Figure(

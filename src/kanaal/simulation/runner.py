@@ -38,6 +38,10 @@ class PolicyResult:
     profit: float = 0.0
     margin: float = 0.0
     contact_cost: float = 0.0
+    # Abandoned background contacts x their cost: what a policy's load on the queues costs
+    # the customers who called on their own (not attributed to any visitor).
+    service_cost: float = 0.0
+    service_costs: list[tuple[float, float]] = field(default_factory=list)  # (time, cost)
     conversions: Counter[str] = field(default_factory=Counter)
     invitations: Counter[str] = field(default_factory=Counter)
     accepted: int = 0
@@ -56,6 +60,11 @@ class PolicyResult:
     occupancy: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     waits: dict[str, float] = field(default_factory=dict)
     per_visitor: list[float] = field(default_factory=list)  # profit per visitor, run order
+    # Expected profit per visitor: as per_visitor, with each purchase draw replaced by its
+    # probability for the visitor's type (invitations, acceptances, queues and costs as they
+    # happened). It measures the same profit without the noise of a few dozen purchases.
+    expected_per_visitor: list[float] = field(default_factory=list)
+    expected_profit: float = 0.0
     times: list[float] = field(default_factory=list)
 
     @property
@@ -89,11 +98,15 @@ class RunResult:
     http: str | None = None
 
     def incremental(self, policy: str) -> float:
-        """Profit above doing nothing."""
+        """Expected profit above doing nothing (what the checks compare)."""
+        return self.results[policy].expected_profit - self.results["never"].expected_profit
+
+    def realized_incremental(self, policy: str) -> float:
+        """Profit above doing nothing, with the purchases as they were drawn."""
         return self.results[policy].profit - self.results["never"].profit
 
     def oracle_share(self, policy: str) -> float | None:
-        """A policy's share of the oracle's incremental profit."""
+        """A policy's share of the oracle's expected incremental profit."""
         best = self.incremental("oracle")
         return self.incremental(policy) / best if best > 0 else None
 
@@ -105,8 +118,9 @@ class RunResult:
         start = 0.0
         while start <= end:
             def total(r: PolicyResult, lo: float = start) -> float:
-                return sum(p for p, t in zip(r.per_visitor, r.times, strict=True)
-                           if lo <= t < lo + BLOCK_SECONDS)
+                return sum(p for p, t in zip(r.expected_per_visitor, r.times, strict=True)
+                           if lo <= t < lo + BLOCK_SECONDS) - sum(
+                    c for t, c in r.service_costs if lo <= t < lo + BLOCK_SECONDS)
             best = total(oracle) - total(never)
             points.append(((start + BLOCK_SECONDS) / 3600.0,
                            (total(mine) - total(never)) / best if best > 0 else None))
@@ -129,6 +143,7 @@ class _Day:
                                    scenario.days, seed)
         self.r = PolicyResult(policy=policy)
         self.profit_of: dict[str, float] = {}
+        self.expected_of: dict[str, float] = {}
         # Outcomes reach the engine in batches every few simulated minutes, as touchpoints
         # report them: one decision-log write per batch instead of one per outcome.
         self.pending: list[tuple[str, str, float | None]] = []
@@ -161,12 +176,17 @@ class _Day:
             self.r.service_level[name] = stats.service_level
             self.r.target_service_level[name] = queue.setup.target_service_level
             self.r.abandoned[name] = stats.abandoned
+            cost = queue.setup.abandon_cost_at(self.s.cost_per_minute)
+            self.r.service_costs.extend((at, cost) for at in stats.abandoned_inbound)
             self.r.waits[name] = sum(stats.waits) / len(stats.waits) if stats.waits else 0.0
             self.r.occupancy[channel] = [(t / 3600.0, busy / duty if duty else 0.0)
                                          for t, duty, busy, _ in stats.samples]
         self.r.per_visitor = [self.profit_of[v.id] for v in self.visitors]
         self.r.times = [v.at for v in self.visitors]
-        self.r.profit = sum(self.r.per_visitor)
+        self.r.service_cost = sum(cost for _, cost in self.r.service_costs)
+        self.r.profit = sum(self.r.per_visitor) - self.r.service_cost
+        self.r.expected_per_visitor = [self.expected_of[v.id] for v in self.visitors]
+        self.r.expected_profit = sum(self.r.expected_per_visitor) - self.r.service_cost
         return self.r
 
     def _arrivals(self) -> Any:
@@ -175,6 +195,7 @@ class _Day:
                 yield self.env.timeout(v.at - self.env.now)
             self.r.visitors += 1
             self.profit_of[v.id] = 0.0
+            self.expected_of[v.id] = 0.0
             self._visit(v)
 
     def _buy(self, v: Visitor, channel: str, margin: float, decision: str | None) -> None:
@@ -202,9 +223,14 @@ class _Day:
                 return action
         return "none"
 
+    def _expect(self, v: Visitor, p_buy: float, margin: float) -> None:
+        """The purchase's expected margin, beside the drawn one."""
+        self.expected_of[v.id] += p_buy * margin
+
     def _visit(self, v: Visitor) -> None:
         b = self.s.behaviour[v.kind]
         if v.channel == "store":  # bought or not in the store; no touchpoint decision
+            self._expect(v, b.self_buy, v.margin)
             if v.u_self < b.self_buy:
                 self._buy(v, "store", v.margin, None)
             return
@@ -220,6 +246,7 @@ class _Day:
             self.r.decisions_busy += 1
             self.r.invites_busy += invited
         if not invited:
+            self._expect(v, b.self_buy, v.margin)
             if v.u_self < b.self_buy:
                 self._buy(v, v.channel, v.margin, decision)
             return
@@ -229,6 +256,7 @@ class _Day:
         self.by_type[v.kind] += 1
         if v.u_accept >= accept_probability(b, action):
             self._report(decision, "shown")
+            self._expect(v, b.annoyed_buy, v.margin)
             if v.u_self < b.annoyed_buy:
                 self._buy(v, v.channel, v.margin, decision)
             return
@@ -264,6 +292,7 @@ class _Day:
                 answered = False  # called back, but the prospect did not pick up
                 self._cost(v, 1.0)
             if not answered:
+                self._expect(v, b.annoyed_buy, v.margin)
                 if v.u_self < b.annoyed_buy:
                     self._buy(v, v.channel, v.margin, decision)
                 return
@@ -272,12 +301,14 @@ class _Day:
             if v.u_self < b.self_buy:
                 self.r.cannibalized += 1
             chat = action == "chat_invite"
-            bought = v.u_buy < (b.chat_buy if chat else b.assisted_buy)
+            upsell = self.s.upsell_share / (4 if chat else 1)
+            p_buy = b.chat_buy if chat else b.assisted_buy
+            self._expect(v, p_buy, v.margin * (1 + upsell))
+            bought = v.u_buy < p_buy
             if idle_now:
                 self.r.idle_routed += 1
                 self.r.idle_routed_bought += bought
             if bought:
-                upsell = self.s.upsell_share / (4 if chat else 1)
                 self._buy(v, "chat" if chat else "phone", v.margin * (1 + upsell), decision)
 
         return done
@@ -285,6 +316,7 @@ class _Day:
     def _cost(self, v: Visitor, minutes: float) -> None:
         cost = minutes * self.s.cost_per_minute
         self.profit_of[v.id] -= cost
+        self.expected_of[v.id] -= cost
         self.r.contact_cost += cost
 
 

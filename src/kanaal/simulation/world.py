@@ -90,6 +90,15 @@ class QueueSetup:
     target_answer_seconds: float = 20.0
     target_service_level: float = 0.8
     concurrency: int = 1  # chats an agent handles at once
+    # What a background contact who hangs up costs the retailer. None: the contact comes
+    # back as a repeat contact and takes one more inbound handle time at the cost per minute.
+    abandon_cost: float | None = None
+
+    def abandon_cost_at(self, cost_per_minute: float) -> float:
+        """The service cost of one abandoned background contact."""
+        if self.abandon_cost is not None:
+            return self.abandon_cost
+        return self.inbound_handle_seconds / 60.0 / self.concurrency * cost_per_minute
 
 
 @dataclass(frozen=True)
