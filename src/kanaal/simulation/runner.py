@@ -38,10 +38,9 @@ class PolicyResult:
     profit: float = 0.0
     margin: float = 0.0
     contact_cost: float = 0.0
-    # Abandoned background contacts x their cost: what a policy's load on the queues costs
-    # the customers who called on their own (not attributed to any visitor).
-    service_cost: float = 0.0
-    service_costs: list[tuple[float, float]] = field(default_factory=list)  # (time, cost)
+    # (time, cost) of each abandoned background contact: what a policy's load on the queues
+    # costs the customers who called on their own (not attributed to any visitor).
+    service_costs: list[tuple[float, float]] = field(default_factory=list)
     conversions: Counter[str] = field(default_factory=Counter)
     invitations: Counter[str] = field(default_factory=Counter)
     accepted: int = 0
@@ -66,6 +65,11 @@ class PolicyResult:
     expected_per_visitor: list[float] = field(default_factory=list)
     expected_profit: float = 0.0
     times: list[float] = field(default_factory=list)
+
+    @property
+    def service_cost(self) -> float:
+        """The cost of every abandoned background contact of the run."""
+        return sum(cost for _, cost in self.service_costs)
 
     @property
     def idle_conversion(self) -> float | None:
@@ -183,7 +187,6 @@ class _Day:
                                          for t, duty, busy, _ in stats.samples]
         self.r.per_visitor = [self.profit_of[v.id] for v in self.visitors]
         self.r.times = [v.at for v in self.visitors]
-        self.r.service_cost = sum(cost for _, cost in self.r.service_costs)
         self.r.profit = sum(self.r.per_visitor) - self.r.service_cost
         self.r.expected_per_visitor = [self.expected_of[v.id] for v in self.visitors]
         self.r.expected_profit = sum(self.r.expected_per_visitor) - self.r.service_cost
