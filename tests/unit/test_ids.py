@@ -29,6 +29,17 @@ def test_random_ids_are_unique_well_formed_and_time_ordered() -> None:
     assert abs(stamp - time.time_ns() // 1_000_000) < 5_000
 
 
+def test_random_ids_of_one_millisecond_keep_the_order_they_were_made_in() -> None:
+    ids = RandomIds()
+    made = [ids.new("evt") for _ in range(20_000)]  # many share a millisecond
+    assert made == sorted(made) and len(set(made)) == len(made)
+    assert len({i[4:13] for i in made}) < len(made)
+    # The random part still differs by an unguessable step, not by one.
+    steps = {int(b[13:], 36) - int(a[13:], 36) for a, b in zip(made, made[1:], strict=False)
+             if a[4:13] == b[4:13]}
+    assert len(steps) > 100 and min(steps) >= 1
+
+
 def test_sequential_ids_count_up() -> None:
     ids = SequentialIds()
     assert [ids.new("cus"), ids.new("evt")] == ["cus_000001", "evt_000002"]
