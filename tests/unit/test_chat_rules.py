@@ -15,6 +15,7 @@ from kanaal.touchpoints.chat_domain import (
     qualification_traits,
     question_text,
     transcript_summary,
+    unseen,
     wants_a_person,
 )
 
@@ -114,3 +115,21 @@ def test_a_configured_faq_replaces_the_default_and_bad_entries_are_refused() -> 
     with pytest.raises(InvalidInput) as bad:
         parse_faq([{"question": "No answer"}])
     assert bad.value.code == "invalid_faq"
+
+
+def _message(seq: int) -> dict[str, object]:
+    """A message event as published, from the agent."""
+    return {"type": "message", "seq": seq, "sender": "agent", "body": f"line {seq}"}
+
+
+def test_a_change_the_history_already_showed_is_not_sent_again() -> None:
+    change = [_message(4), _message(5), {"type": "status", "status": "closed"}]
+    assert unseen(change, shown=5) == []
+    assert unseen(change, shown=3) == change
+    # Only the messages after the history, with the change's status
+    assert unseen(change, shown=4) == [_message(5), {"type": "status", "status": "closed"}]
+
+
+def test_a_change_without_messages_is_always_sent() -> None:
+    assert unseen([{"type": "status", "status": "agent"}], shown=9) == [
+        {"type": "status", "status": "agent"}]

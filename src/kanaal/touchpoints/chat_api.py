@@ -19,6 +19,7 @@ from kanaal.core.context import AppContext
 from kanaal.core.errors import DomainError, Forbidden, InvalidInput, PayloadTooLarge
 from kanaal.core.http import Ctx
 from kanaal.touchpoints import chat_desk, chat_service
+from kanaal.touchpoints.chat_domain import unseen
 from kanaal.touchpoints.chat_views import render_desk
 from kanaal.touchpoints.domain import origin_allowed
 from kanaal.web.session import check_csrf
@@ -59,11 +60,16 @@ def _offer(queue: asyncio.Queue[dict[str, Any]], message: dict[str, Any]) -> Non
 
 
 async def _pump(socket: WebSocket, queue: asyncio.Queue[dict[str, Any]], *,
-                each_event: bool) -> None:
-    """Send each change (`chat_service.publish`): its events one by one, or as one frame."""
+                each_event: bool, shown: int | None = None) -> None:
+    """Send each change (`chat_service.publish`): its events one by one, or as one frame.
+    With `shown`, the seq of the last message of the history sent, what that history held is
+    not sent again."""
     while True:
         change = await queue.get()
-        for frame in change["events"] if each_event else [change]:
+        events = change["events"]
+        if shown is not None:
+            events = unseen(events, shown)
+        for frame in events if each_event else [change]:
             await socket.send_json(frame)
 
 
@@ -89,22 +95,30 @@ async def visitor_socket(socket: WebSocket) -> None:
             raise Forbidden("this origin may not open a chat", code="origin_not_allowed")
         await run_in_threadpool(ctx.keys.authenticate, params.get("key", ""))
         chat_service.limit_opening(ctx, socket.client.host if socket.client else "unknown")
-        opened = await run_in_threadpool(
-            chat_service.open_conversation, ctx, anonymous_id=params.get("anonymousId"),
+        conversation = await run_in_threadpool(
+            chat_service.start_or_resume, ctx, anonymous_id=params.get("anonymousId"),
             user_id=params.get("userId"), lang=params.get("lang"),
             resume=params.get("conversation"))
     except DomainError as exc:
         await _refuse(socket, exc)
         return
-    conversation = opened["conversation"]
-    await socket.accept()
-    await socket.send_json({"type": "welcome", "conversation_id": conversation["id"],
-                            "status": conversation["status"]})
-    for message in opened["messages"]:
-        await socket.send_json(chat_service.wire(message))
+    # Listen before reading the history: each message is then in the history or arrives live
+    # (one that is in both is sent once), so none is lost in between.
     queue, unsubscribe = _subscribe(ctx, lambda m: m.get("conversation_id") == conversation["id"])
-    pump = asyncio.create_task(_pump(socket, queue, each_event=True))
+    pump: asyncio.Task[None] | None = None
     try:
+        try:
+            current = await run_in_threadpool(chat_service.history, ctx, conversation["id"])
+        except DomainError as exc:
+            await _refuse(socket, exc)
+            return
+        await socket.accept()
+        await socket.send_json({"type": "welcome", "conversation_id": conversation["id"],
+                                "status": current["conversation"]["status"]})
+        for message in current["messages"]:
+            await socket.send_json(chat_service.wire(message))
+        shown = max((m["seq"] for m in current["messages"]), default=0)
+        pump = asyncio.create_task(_pump(socket, queue, each_event=True, shown=shown))
         while True:
             raw = await socket.receive_text()
             try:
@@ -115,7 +129,8 @@ async def visitor_socket(socket: WebSocket) -> None:
         pass
     finally:
         unsubscribe()
-        pump.cancel()
+        if pump is not None:
+            pump.cancel()
 
 
 def _visitor_frame(ctx: AppContext, conversation: dict[str, Any], raw: str) -> None:

@@ -163,3 +163,13 @@ def transcript_summary(messages: list[tuple[str, str]], *, limit: int = 40,
     counts = {s.value: sum(1 for sender, _ in messages if sender == s.value) for s in Sender}
     return {"lines": lines, "messages": len(messages), "truncated": len(messages) > limit,
             "by_sender": counts}
+
+
+def unseen(events: list[dict[str, Any]], shown: int) -> list[dict[str, Any]]:
+    """The events of one published change that a visitor shown the history up to message
+    `shown` (its `seq`) has not seen: none when all the change's messages were in it (its
+    status was read with that history), else its newer messages and its status."""
+    messages = [e for e in events if e.get("type") == "message"]
+    if messages and all(e["seq"] <= shown for e in messages):
+        return []
+    return [e for e in events if e.get("type") != "message" or e["seq"] > shown]

@@ -75,18 +75,18 @@ def publish(ctx: AppContext, conversation_id: str, events: list[dict[str, Any]])
             {**event, "conversation_id": conversation_id} for event in events]})
 
 
-def open_conversation(ctx: AppContext, *, anonymous_id: str | None, user_id: str | None,
-                      lang: str | None, resume: str | None) -> dict[str, Any]:
-    """Resume the visitor's open conversation, or start one with the bot's greeting."""
+def start_or_resume(ctx: AppContext, *, anonymous_id: str | None, user_id: str | None,
+                    lang: str | None, resume: str | None) -> dict[str, Any]:
+    """The visitor's open conversation `resume`, or a new one with the bot's greeting."""
     identities = visitor_identities(anonymous_id, user_id)
     if not identities:
         raise Forbidden("a chat needs the visitor's anonymousId", code="missing_identity")
     if resume:
         with ctx.db.reader() as session:
             found = store.find_conversation(session, resume)
-            if (found is not None and found["anonymous_id"] == anonymous_id
-                    and found["status"] != ChatStatus.CLOSED.value):
-                return {"conversation": found, "messages": store.messages_of(session, resume)}
+        if (found is not None and found["anonymous_id"] == anonymous_id
+                and found["status"] != ChatStatus.CLOSED.value):
+            return found
     language = pick_language(lang)
 
     def work(session: Session) -> dict[str, Any]:
@@ -103,10 +103,31 @@ def open_conversation(ctx: AppContext, *, anonymous_id: str | None, user_id: str
             "interaction_id": None, "queue": None, "qualify_step": None, "qualification": {},
             "outcome": None, "created_at": now, "updated_at": now, "closed_at": None}
         store.insert_conversation(session, **conversation)
-        greeting = add_message_in(session, ctx, conversation, Sender.BOT, say("greeting", language))
-        return {"conversation": conversation, "messages": [greeting]}
+        add_message_in(session, ctx, conversation, Sender.BOT, say("greeting", language))
+        return conversation
 
     return ctx.db.run(work)
+
+
+def history(ctx: AppContext, conversation_id: str) -> dict[str, Any]:
+    """A conversation as it is now, with its messages in order. The visitor's socket reads it
+    after it listens for live changes, so each message is in here or arrives live."""
+    with ctx.db.reader() as session:
+        messages = store.messages_of(session, conversation_id)
+        # Read after the messages: the status is at least as new as the newest of them.
+        conversation = store.find_conversation(session, conversation_id)
+    if conversation is None:
+        raise NotFound("no such conversation", code="unknown_conversation")
+    return {"conversation": conversation, "messages": messages}
+
+
+def open_conversation(ctx: AppContext, *, anonymous_id: str | None, user_id: str | None,
+                      lang: str | None, resume: str | None) -> dict[str, Any]:
+    """Resume the visitor's open conversation, or start one with the bot's greeting; with its
+    messages."""
+    conversation = start_or_resume(ctx, anonymous_id=anonymous_id, user_id=user_id, lang=lang,
+                                   resume=resume)
+    return history(ctx, conversation["id"])
 
 
 def limit_opening(ctx: AppContext, client: str) -> None:
