@@ -10,12 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from kanaal.app import create_app
 from kanaal.contact_center import service as cc
 from kanaal.core.context import AppContext
-from kanaal.touchpoints import chat_store
+from kanaal.touchpoints import chat_service, chat_store
 from tests.conftest import Keys, bearer
 from tests.e2e.test_web_widgets import AGENT, new_page, shot, timeline
 from tests.support.server import live_server
@@ -31,6 +32,15 @@ def staffed(ctx: AppContext, keys: Keys) -> None:
     agent = cc.create_agent(ctx, name="Anna de Vries", email=AGENT[0], password=AGENT[1],
                             skills=["sales"])
     cc.set_agent_state(ctx, agent.id, "available")
+
+
+def sign_in(desk: Any, base: str) -> None:
+    """Sign the desk page in as the agent."""
+    desk.goto(f"{base}/desk/login")
+    desk.get_by_label("Email").fill(AGENT[0])
+    desk.get_by_label("Password").fill(AGENT[1])
+    desk.get_by_role("button", name="Sign in").click()
+    desk.wait_for_url(f"{base}/desk")
 
 
 def visitor_says(page: Any, text: str) -> None:
@@ -176,3 +186,41 @@ def test_an_unknown_write_key_is_shown_in_the_chat_and_nothing_is_stored(
     with ctx.db.reader() as session:
         assert session.execute(select(func.count()).select_from(
             chat_store.chat_conversations)).scalar_one() == 0
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_chat_that_waits_from_just_after_the_desk_rendered_shows_up_without_another_event(
+    ctx: AppContext, keys: Keys, browser: Any
+) -> None:
+    staffed(ctx, keys)
+    with live_server(create_app(ctx=ctx)) as base:
+        context, desk, errors = new_page(browser)
+        asked: list[str] = []
+
+        def between_render_and_listen(socket: Any) -> None:
+            """Hold the board's first socket until a visitor has asked for a person (that
+            change is published before the socket listens), then connect it."""
+            if not asked:
+                opened = chat_service.open_conversation(ctx, anonymous_id="anon-late",
+                                                        user_id=None, lang="en", resume=None)
+                asked.append(opened["conversation"]["id"])
+                chat_service.visitor_says(ctx, asked[0], "anon-late", "I want a person")
+            socket.connect_to_server()
+
+        try:
+            # Given the desk's chats page, rendered with no chat waiting
+            sign_in(desk, base)
+            desk.route_web_socket("**/desk/chats/live", between_render_and_listen)
+            page = desk.goto(f"{base}/desk/chats")
+            assert page is not None and 'data-testid="waiting-count">0<' in page.text()
+            # When a chat starts waiting before the page's live socket listens
+            expect(desk.locator("#chat-board")).to_have_attribute("data-live-state", "live")
+            assert len(asked) == 1
+            # Then the board shows it once the socket is open, with no later event
+            expect(desk.get_by_test_id("waiting-count")).to_have_text("1")
+            expect(desk.locator(f".chat-waiting #chat-{asked[0]}")).to_contain_text(
+                "While I find an advisor: which product are you interested in?")
+        finally:
+            context.close()
+        assert errors == []

@@ -1,5 +1,6 @@
-/* The desk's chat board: refreshed on every live chat event, without losing what the agent
-   has typed or picked (a reply, a store, a day, a slot, an open panel). */
+/* The desk's chat board: refreshed on every live chat event and each time its socket opens,
+   without losing what the agent has typed or picked (a reply, a store, a day, a slot, an open
+   panel). */
 (function (w, d) {
   'use strict';
   var board = d.getElementById('chat-board');
@@ -89,10 +90,11 @@
   board.addEventListener('focusout', function () { if (pending) { w.setTimeout(refresh, 0); } });
   function connect() {
     var socket = new w.WebSocket(w.location.origin.replace(/^http/, 'ws') + board.getAttribute('data-live'));
-    var reconnect = board.getAttribute('data-live-state') === 'closed';
     socket.onopen = function () {
       board.setAttribute('data-live-state', 'live');
-      if (reconnect) { refresh(); }  // catch up on what happened while the socket was down
+      // The socket listens from before it opens; catch up on what changed since the board was
+      // rendered (first open) or while the socket was down (reconnect): nothing falls between.
+      refresh();
     };
     socket.onmessage = refresh;
     socket.onclose = function () { board.setAttribute('data-live-state', 'closed'); w.setTimeout(connect, 2000); };
