@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import redis
@@ -40,6 +40,28 @@ redis.call('EXPIRE', key, ttl)
 return {allowed, tostring(wait), tostring(tokens)}
 """
 
+# KEYS[1]: the order hash of the guarded key (fields `issued`, `stored`).
+_NEXT_ORDER_LUA = """
+local issued = redis.call('HINCRBY', KEYS[1], 'issued', 1)
+local stored = tonumber(redis.call('HGET', KEYS[1], 'stored'))
+if stored ~= nil and issued <= stored then
+  issued = stored + 1
+  redis.call('HSET', KEYS[1], 'issued', string.format('%d', issued))
+end
+return issued
+"""
+
+# KEYS[1]: the order hash; KEYS[2..n]: the guarded key, then the keys written with it.
+# ARGV[1]: the write's order; ARGV[2..n]: the JSON values, in the order of KEYS[2..n].
+_PUT_IF_NEWER_LUA = """
+local stored = tonumber(redis.call('HGET', KEYS[1], 'stored'))
+local order = tonumber(ARGV[1])
+if stored ~= nil and order <= stored then return 0 end
+redis.call('HSET', KEYS[1], 'stored', ARGV[1])
+for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[i]) end
+return 1
+"""
+
 
 class LiveStore(Protocol):
     """The operations features may use on live state."""
@@ -59,7 +81,36 @@ class LiveStore(Protocol):
         ...
 
     def get_json(self, key: str) -> Any | None:
-        """Read a value stored by `put_json`, or None."""
+        """Read a value stored by `put_json` or `put_json_if_newer`, or None."""
+        ...
+
+    def next_order(self, key: str) -> int:
+        """The order of a coming `put_json_if_newer` of `key`: take it before reading what the
+        value is computed from. Each call returns a number above every number returned for
+        `key` before, and above the order of the value stored there, by any worker sharing
+        this store: the write whose inputs were read later carries the larger order.
+
+        A counter in the store itself, not a clock: it is shared by exactly the workers whose
+        writes are compared (this process in memory, every process on every host with Redis)
+        and strictly increasing, so two writes prepared at the same instant still get distinct
+        orders in the order they were taken. A clock would not do: host clocks drift apart, two
+        workers can read the same Redis TIME microsecond and it steps back when a replica with
+        another clock takes over, SQLite has no server clock, and tests set a ManualClock at will
+        (or not at all between two writes).
+        """
+        ...
+
+    def put_json_if_newer(self, key: str, value: Any, *, order: int,
+                          together: Mapping[str, Any] | None = None) -> bool:
+        """Store `value` under `key` only when `order` is above the order of the value stored
+        there by this method (anything, when none was); True when this call stored it.
+
+        Check and write are one atomic step, with the values of `together` written under their
+        own keys in the same step: a reader that sees one of them finds the others of the same
+        write (or of a newer one). An equal order is the same write again and is refused. The
+        values do not expire. `delete` and `put_json` leave the key's order as it was, so a
+        slower writer with an older order is still refused after them.
+        """
         ...
 
     def incr(self, key: str, amount: int = 1, *, ttl_seconds: float | None = None) -> int:
@@ -91,6 +142,8 @@ class MemoryLiveStore:
         self._lock = threading.Lock()
         self._values: dict[str, tuple[Any, float | None]] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
+        # key -> (last order handed out by next_order, order of the stored value or None)
+        self._orders: dict[str, tuple[int, int | None]] = {}
         self._subscribers: dict[str, list[Callable[[Any], None]]] = {}
 
     def _alive(self, key: str) -> Any | None:
@@ -138,6 +191,26 @@ class MemoryLiveStore:
             raw = self._alive(key)
         return None if raw is None else json.loads(raw)
 
+    def next_order(self, key: str) -> int:
+        with self._lock:
+            issued, stored = self._orders.get(key, (0, None))
+            issued = max(issued, stored or 0) + 1
+            self._orders[key] = (issued, stored)
+            return issued
+
+    def put_json_if_newer(self, key: str, value: Any, *, order: int,
+                          together: Mapping[str, Any] | None = None) -> bool:
+        encoded = {key: json.dumps(value)}
+        encoded.update((name, json.dumps(item)) for name, item in (together or {}).items())
+        with self._lock:
+            issued, stored = self._orders.get(key, (0, None))
+            if stored is not None and order <= stored:
+                return False
+            self._orders[key] = (issued, order)
+            for name, raw in encoded.items():
+                self._values[name] = (raw, None)
+            return True
+
     def incr(self, key: str, amount: int = 1, *, ttl_seconds: float | None = None) -> int:
         with self._lock:
             current = self._alive(key)
@@ -184,6 +257,8 @@ class RedisLiveStore:
         self.client = redis.Redis.from_url(url, decode_responses=True)
         self.prefix = prefix
         self._bucket = self.client.register_script(_TOKEN_BUCKET_LUA)
+        self._next_order = self.client.register_script(_NEXT_ORDER_LUA)
+        self._put_if_newer = self.client.register_script(_PUT_IF_NEWER_LUA)
 
     def _k(self, key: str) -> str:
         return f"{self.prefix}:{key}"
@@ -210,6 +285,25 @@ class RedisLiveStore:
     def get_json(self, key: str) -> Any | None:
         raw = self.client.get(self._k(key))
         return None if raw is None else json.loads(str(raw))
+
+    def _order_key(self, key: str) -> str:
+        """The hash of `key`'s orders (`issued`, `stored`), beside the key.
+
+        One write's keys go to one Lua script, so on a Redis Cluster they must share a slot.
+        """
+        return self._k(f"{key}#order")
+
+    def next_order(self, key: str) -> int:
+        return int(self._next_order(keys=[self._order_key(key)]))
+
+    def put_json_if_newer(self, key: str, value: Any, *, order: int,
+                          together: Mapping[str, Any] | None = None) -> bool:
+        values = {key: value, **(together or {})}
+        stored = self._put_if_newer(
+            keys=[self._order_key(key), *(self._k(name) for name in values)],
+            args=[str(int(order)), *(json.dumps(item) for item in values.values())],
+        )
+        return bool(int(stored))
 
     def incr(self, key: str, amount: int = 1, *, ttl_seconds: float | None = None) -> int:
         pipe = self.client.pipeline()
