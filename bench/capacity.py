@@ -213,6 +213,7 @@ def main() -> None:
                       f"({read_memory / read_redis:.1f}x the in-process read)")
                 shared.live.delete("contact_center:capacity")
                 shared.live.delete("contact_center:capacity:version")
+                shared.live.delete("contact_center:capacity#order")  # its ordering hash
                 shared.db.dispose()
             except Exception as exc:  # noqa: BLE001 - Redis is optional for this script
                 print(f"Redis read skipped: {exc}")

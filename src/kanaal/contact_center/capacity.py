@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from dataclasses import asdict
 from datetime import datetime
@@ -32,7 +31,6 @@ log = logging.getLogger(__name__)
 SNAPSHOT_KEY = "contact_center:capacity"
 VERSION_KEY = "contact_center:capacity:version"
 _CACHE = "contact_center.capacity_cache"
-_REFRESHING = threading.Lock()
 LIVE_CHANNEL = "contact_center"
 
 
@@ -153,22 +151,31 @@ def compute_capacity(session: Session, ctx: AppContext, now: datetime
 def refresh_capacity(ctx: AppContext) -> dict[str, QueueCapacity]:
     """Recompute every queue's capacity and store it in the live store for all workers.
 
-    One refresh at a time in this process: a refresh that read the database before a change
-    (the periodic worker) cannot store its snapshot after the one `after_change` computed
-    from the change, which would show the old capacity until the next round.
+    Snapshots are ordered by when their database read began: the refresh takes the snapshot's
+    next order from the live store (`next_order`, a counter shared by every worker on the
+    store) before it opens its read, and stores with `put_json_if_newer`, which keeps a stored
+    snapshot of a later order. So a refresh that read the database before a change (the
+    periodic worker, here or in another process) cannot store its snapshot over the one
+    `after_change` computed after the change, whichever finishes last. The order does not come
+    from `ctx.clock`: two refreshes at one clock instant still store in the order they began.
+
+    No lock: the order decides which snapshot stays, within this process as across
+    processes, so a change's refresh does not wait for a periodic one in progress.
+
+    Returns the snapshot this refresh computed, also when a snapshot read later was stored.
     """
-    with _REFRESHING:
-        now = ctx.clock.now()
-        with ctx.db.reader() as session:
-            snapshot = compute_capacity(session, ctx, now)
-        version = uuid.uuid4().hex
-        # The snapshot first, then its version: a reader that sees the new version finds it.
-        ctx.live.put_json(SNAPSHOT_KEY, {
-            "version": version,
-            "computed_at": now.isoformat(),
-            "queues": {name: asdict(cap) for name, cap in snapshot.items()},
-        })
-        ctx.live.put_json(VERSION_KEY, version)
+    order = ctx.live.next_order(SNAPSHOT_KEY)
+    now = ctx.clock.now()
+    with ctx.db.reader() as session:
+        snapshot = compute_capacity(session, ctx, now)
+    version = uuid.uuid4().hex
+    # The snapshot and its version in one atomic write: a reader that sees the new version
+    # finds its snapshot (or a newer one, whose own version it then caches).
+    ctx.live.put_json_if_newer(SNAPSHOT_KEY, {
+        "version": version,
+        "computed_at": now.isoformat(),
+        "queues": {name: asdict(cap) for name, cap in snapshot.items()},
+    }, order=order, together={VERSION_KEY: version})
     return snapshot
 
 
