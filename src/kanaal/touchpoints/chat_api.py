@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocketState
 
 from kanaal.contact_center import desk_session
 from kanaal.contact_center import service as contact_center
@@ -37,6 +38,13 @@ Text = Annotated[str, Form(max_length=100_000)]
 Csrf = Annotated[str, Form(max_length=200)]
 
 
+# Changes a socket may fall behind before it is closed (its page then reloads its state).
+BACKLOG = 512
+FELL_BEHIND: dict[str, Any] = {"type": "fell_behind"}
+# "Try again later" (RFC 6455): the client reconnects and reads the state afresh.
+FELL_BEHIND_CLOSE = 1013
+
+
 def _error(exc: DomainError) -> dict[str, Any]:
     return {"type": "error", "code": exc.code, "message": exc.message}
 
@@ -45,7 +53,7 @@ def _subscribe(ctx: AppContext, keep: Callable[[dict[str, Any]], bool]
                ) -> tuple[asyncio.Queue[dict[str, Any]], Callable[[], None]]:
     """Live chat events that `keep` accepts, delivered onto this event loop."""
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=512)
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=BACKLOG)
 
     def handler(message: Any) -> None:
         if isinstance(message, dict) and keep(message):
@@ -55,8 +63,21 @@ def _subscribe(ctx: AppContext, keep: Callable[[dict[str, Any]], bool]
 
 
 def _offer(queue: asyncio.Queue[dict[str, Any]], message: dict[str, Any]) -> None:
-    if not queue.full():
-        queue.put_nowait(message)
+    """Queue a change for the socket; one that fell `BACKLOG` changes behind starts over."""
+    if queue.full():
+        # Dropping a change would leave the page silently wrong: drop the whole backlog
+        # instead and have the socket closed, so its page reconnects and reloads its state.
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait(FELL_BEHIND)
+        return
+    queue.put_nowait(message)
+
+
+def _open(socket: WebSocket) -> bool:
+    """True while this side has not closed the socket (checked right before each receive or
+    send: no other task runs in between)."""
+    return socket.application_state is WebSocketState.CONNECTED
 
 
 async def _pump(socket: WebSocket, queue: asyncio.Queue[dict[str, Any]], *,
@@ -66,6 +87,9 @@ async def _pump(socket: WebSocket, queue: asyncio.Queue[dict[str, Any]], *,
     not sent again."""
     while True:
         change = await queue.get()
+        if change is FELL_BEHIND:
+            await socket.close(code=FELL_BEHIND_CLOSE, reason="fell behind the live changes")
+            return
         events = change["events"]
         if shown is not None:
             events = unseen(events, shown)
@@ -119,12 +143,14 @@ async def visitor_socket(socket: WebSocket) -> None:
             await socket.send_json(chat_service.wire(message))
         shown = max((m["seq"] for m in current["messages"]), default=0)
         pump = asyncio.create_task(_pump(socket, queue, each_event=True, shown=shown))
-        while True:
+        # Until the visitor leaves, or the pump closed a socket that fell behind.
+        while _open(socket):
             raw = await socket.receive_text()
             try:
                 await run_in_threadpool(_visitor_frame, ctx, conversation, raw)
             except DomainError as exc:
-                await socket.send_json(_error(exc))
+                if _open(socket):
+                    await socket.send_json(_error(exc))
     except WebSocketDisconnect:
         pass
     finally:
@@ -280,7 +306,7 @@ async def desk_socket(socket: WebSocket) -> None:
     try:
         await socket.accept()
         pump = asyncio.create_task(_pump(socket, queue, each_event=False))
-        while True:
+        while _open(socket):
             await socket.receive_text()
     except WebSocketDisconnect:
         pass
