@@ -20,16 +20,23 @@ from tests.integration.test_chat_api import staffed, url
 REPLY = "Hi, I am here. The Barista Pro is in stock."
 
 
-@pytest.mark.parametrize("when", ["before", "after"])
-def test_an_agent_reply_sent_while_the_visitor_reconnects_reaches_them_exactly_once(
-    ctx: AppContext, client: TestClient, keys: Keys, monkeypatch: pytest.MonkeyPatch, when: str
-) -> None:
-    # Given a chat with an agent (greeting, "I want a person", two bot lines, "joined")
+def with_an_agent(ctx: AppContext) -> tuple[str, str]:
+    """(agent id, conversation id) of a chat an agent took: five messages (greeting, "I want
+    a person", two bot lines, "joined")."""
     agent_id = staffed(ctx)
     conversation_id = chat_service.open_conversation(
         ctx, anonymous_id="anon-1", user_id=None, lang="en", resume=None)["conversation"]["id"]
     chat_service.visitor_says(ctx, conversation_id, "anon-1", "I want a person")
     chat_desk.take_chat(ctx, agent_id, conversation_id)
+    return agent_id, conversation_id
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_an_agent_reply_sent_while_the_visitor_reconnects_reaches_them_exactly_once(
+    ctx: AppContext, client: TestClient, keys: Keys, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    # Given a chat with an agent (greeting, "I want a person", two bot lines, "joined")
+    agent_id, conversation_id = with_an_agent(ctx)
     read_history = store.messages_of
     replies: list[dict[str, Any]] = []
 
@@ -67,11 +74,7 @@ def test_a_socket_that_falls_behind_is_closed_and_its_page_reads_every_message_a
     ctx: AppContext, client: TestClient, keys: Keys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a chat with an agent, and sockets that may fall two changes behind
-    agent_id = staffed(ctx)
-    conversation_id = chat_service.open_conversation(
-        ctx, anonymous_id="anon-1", user_id=None, lang="en", resume=None)["conversation"]["id"]
-    chat_service.visitor_says(ctx, conversation_id, "anon-1", "I want a person")
-    chat_desk.take_chat(ctx, agent_id, conversation_id)
+    agent_id, conversation_id = with_an_agent(ctx)
     monkeypatch.setattr(chat_api, "BACKLOG", 2)
     entered, release = threading.Event(), threading.Event()
     filter_events = chat_api.unseen
