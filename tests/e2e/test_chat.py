@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from kanaal.app import create_app
 from kanaal.contact_center import service as cc
 from kanaal.core.context import AppContext
-from kanaal.touchpoints import chat_service, chat_store
+from kanaal.touchpoints import chat_api, chat_service, chat_store
 from tests.conftest import Keys, bearer
 from tests.e2e.test_web_widgets import AGENT, new_page, shot, timeline
 from tests.support.server import live_server
@@ -224,3 +224,61 @@ def test_a_chat_that_waits_from_just_after_the_desk_rendered_shows_up_without_an
         finally:
             context.close()
         assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_chat_closed_for_falling_behind_resumes_and_shows_each_message_once(
+    ctx: AppContext, keys: Keys, browser: Any
+) -> None:
+    staffed(ctx, keys)
+    greeting = ("Hello! I am the shop's assistant. Ask me about delivery, returns, warranty or "
+                "payment, or ask for a person.")
+    delivery = ("Orders placed before 22:00 on a working day are delivered the next day, "
+                "free above EUR 50.")
+    returns = ("You may return a product within 30 days; the return label is free. We refund "
+               "within 5 days.")
+    with live_server(create_app(ctx=ctx)) as base:
+        context, page, errors = new_page(browser)
+        sockets: list[Any] = []
+
+        def proxy(socket: Any) -> None:
+            """Pass the widget's chat socket through to the server, keeping hold of it."""
+            socket.connect_to_server()
+            sockets.append(socket)
+
+        try:
+            page.route_web_socket(re.compile(r"/v1/chat/ws\?"), proxy)
+            page.goto(f"{base}/demo/shop")
+            # Each `welcome` the widget receives is counted on the page
+            page.evaluate("window.kanaal.on('chat', function (d) { if (d.type === 'welcome') {"
+                          " document.body.dataset.welcomes ="
+                          " Number(document.body.dataset.welcomes || 0) + 1; } })")
+            # Given a visitor who has asked the bot a question
+            page.get_by_role("button", name="Chat with us").click()
+            wait_line(page, "bot", greeting)
+            visitor_says(page, "When will my order be delivered?")
+            wait_line(page, "bot", delivery)
+            # When the server closes the socket because it fell behind the live changes
+            sockets[0].close(code=chat_api.FELL_BEHIND_CLOSE,
+                             reason="fell behind the live changes")
+            # Then the widget reconnects to the same conversation by itself
+            expect(page.locator("body")).to_have_attribute("data-welcomes", "2")
+            assert len(sockets) == 2
+            kept = page.evaluate("JSON.parse(sessionStorage.getItem('kanaal.chat'))")
+            assert f"conversation={kept}" in sockets[1].url
+            # And a message typed afterwards reaches the server, which answers it
+            visitor_says(page, "Can I return a product?")
+            wait_line(page, "bot", returns)
+            # And the log, rebuilt from the history, shows every message once
+            expect(page.locator(".kanaal-log li .kanaal-body")).to_have_text([
+                greeting, "When will my order be delivered?", delivery,
+                "Can I return a product?", returns])
+            expect(page.locator("#kanaal-chat-error")).to_have_text("")
+        finally:
+            context.close()
+        assert errors == []
+    with ctx.db.reader() as session:
+        assert session.execute(select(func.count()).select_from(
+            chat_store.chat_conversations)).scalar_one() == 1
+

@@ -3,18 +3,22 @@ has a free agent (the phone queue being full); the invitation opens Kanaal's cha
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
 
 from kanaal.app import create_app
 from kanaal.config import Settings
 from kanaal.contact_center import service as cc
 from kanaal.core.clock import ManualClock
-from kanaal.core.context import build_context
+from kanaal.core.context import AppContext, build_context
 from kanaal.core.live import open_live_store
 from kanaal.publishers import service
+from kanaal.touchpoints import chat_api, chat_service, chat_store
 from tests.conftest import issue_test_keys
 from tests.e2e.test_publisher_tag import PAGE, publisher_site
 from tests.integration.test_publisher_campaigns import campaign_body
@@ -83,3 +87,77 @@ def test_the_tag_invites_to_chat_only_while_a_chat_expert_is_free_and_opens_the_
     figures = service.report(ctx, "test-drive")
     assert (figures["impressions"], figures["clicks"], figures["contacts"]) == (1, 1, 1)
     ctx.db.dispose()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_tag_chat_closed_for_falling_behind_resumes_and_shows_each_message_once(
+    db_settings: Settings, clock: ManualClock, browser: Any
+) -> None:
+    ctx = build_context(db_settings, clock=clock, live=open_live_store(None))
+    ctx.business["decisions"] = {"explore": False, "experiment": {"holdout_share": 0.0}}
+    keys = issue_test_keys(ctx)
+    chat_world(ctx, chat_agents=0)
+    service.create_campaign(ctx, campaign_body("unused", **CHAT_CAMPAIGN))
+    expert = cc.create_agent(ctx, name="Vera", email="vera@example.com",
+                             password="correct horse battery", skills=["chat:volta"],
+                             concurrency={"chat": 3})
+    cc.set_agent_state(ctx, expert.id, "available")
+    sockets: list[Any] = []
+
+    def proxy(socket: Any) -> None:
+        """Pass the tag's chat socket through to Kanaal, keeping hold of it."""
+        socket.connect_to_server()
+        sockets.append(socket)
+
+    with live_server(create_app(ctx=ctx)) as kanaal:
+        with publisher_site(PAGE.format(kanaal=kanaal, key=keys.write)) as publisher:
+            ctx.settings = ctx.settings.model_copy(update={"cors_origins": [publisher]})
+            context, page, errors = open_page(browser,
+                                              viewport={"width": 1100, "height": 760})
+            try:
+                page.route_web_socket(re.compile(r"/v1/chat/ws\?"), proxy)
+                # Given a reader who opened the chat and wrote to it
+                page.goto(publisher)
+                box = page.locator("[data-kanaal-invitation='test-drive']")
+                box.get_by_role("button", name="Chat with an expert").click()
+                box.locator("li[data-sender='bot']").first.wait_for()
+                box.get_by_label("Your message").fill("Can I test drive the Volta?")
+                box.get_by_role("button", name="Send").click()
+                box.locator("li[data-sender='visitor']").wait_for()
+                page.evaluate("window.firstChat = document.querySelector("
+                              "'[data-kanaal-invitation]').kanaalChat")
+                # When Kanaal closes the socket because it fell behind the live changes
+                sockets[0].close(code=chat_api.FELL_BEHIND_CLOSE,
+                                 reason="fell behind the live changes")
+                # Then the tag reopens the same conversation by itself
+                page.wait_for_function(
+                    "document.querySelector('[data-kanaal-invitation]').kanaalChat !== "
+                    "window.firstChat && document.querySelector('[data-kanaal-invitation]')"
+                    ".kanaalChat.readyState === 1", timeout=10000)
+                assert len(sockets) == 2
+                [conversation] = chat_conversations(ctx)
+                assert f"conversation={conversation}" in sockets[1].url
+                # And a message written afterwards reaches Kanaal
+                box.get_by_label("Your message").fill("This week, please.")
+                box.get_by_role("button", name="Send").click()
+                mine = box.locator("li[data-sender='visitor']")
+                expect(mine.last).to_have_text("YouThis week, please.")
+                # And the log, rebuilt from the history, shows each stored message once
+                stored = chat_service.history(ctx, conversation)["messages"]
+                assert [m["body"] for m in stored if m["sender"] == "visitor"] == [
+                    "Can I test drive the Volta?", "This week, please."]
+                expect(box.locator("li span:nth-child(2)")).to_have_text(
+                    [m["body"] for m in stored])
+                expect(box.get_by_role("alert")).to_have_text("")
+            finally:
+                context.close()
+            assert errors == []
+    assert chat_conversations(ctx) == [conversation]
+    ctx.db.dispose()
+
+
+def chat_conversations(ctx: AppContext) -> list[str]:
+    """The ids of the stored chat conversations."""
+    with ctx.db.reader() as session:
+        return list(session.execute(select(chat_store.chat_conversations.c.id)).scalars())

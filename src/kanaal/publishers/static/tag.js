@@ -169,41 +169,64 @@
     form.appendChild(error);
     box.appendChild(form);
     var names = { visitor: 'You', bot: 'Assistant', agent: 'Expert' };
-    var socket = new WebSocket(base.replace(/^http/, 'ws') + '/v1/chat/ws?key=' +
-      encodeURIComponent(cfg.key) + '&anonymousId=' + encodeURIComponent(visitor) +
-      '&lang=' + encodeURIComponent(lang));
-    box.kanaalChat = socket;
-    // Messages sent while the socket is still connecting go out as soon as it opens.
+    // Messages sent while the socket is connecting (or reconnecting) go out once it opens.
     var unsent = [];
-    socket.onopen = function () {
-      unsent.forEach(function (text) { socket.send(JSON.stringify({ type: 'message', body: text })); });
-      unsent = [];
-    };
-    socket.onmessage = function (m) {
-      var data = JSON.parse(m.data);
-      if (data.type === 'welcome' || data.type === 'status') {
-        form.setAttribute('data-kanaal-chat', data.status);
-      }
-      if (data.type === 'message') {
-        var line = el('li', { 'data-sender': data.sender });
-        line.appendChild(el('span', { 'class': 'kp-who' }, names[data.sender] || ''));
-        line.appendChild(el('span', {}, data.body));
-        log.appendChild(line);
-        log.scrollTop = log.scrollHeight;
-      }
-      if (data.type === 'error') { error.textContent = data.message; }
-    };
-    socket.onclose = function () {
-      // A message that never went out is given back to the reader, not silently dropped.
-      if (unsent.length && !input.value) { input.value = unsent.join(' '); }
-      unsent = [];
-      if (!error.textContent) { error.textContent = 'The chat is disconnected.'; }
-    };
+    var socket = null;
+    // A socket closed with 1013 ("try again later": it fell behind the live changes) is
+    // reopened on the same conversation, a few times with backoff; its history then rebuilds
+    // the log, so no line shows twice.
+    var conversation = null;
+    var retries = 0;
+    var resuming = false;
+    function connect() {
+      var own = new WebSocket(base.replace(/^http/, 'ws') + '/v1/chat/ws?key=' +
+        encodeURIComponent(cfg.key) + '&anonymousId=' + encodeURIComponent(visitor) +
+        '&lang=' + encodeURIComponent(lang) +
+        (conversation ? '&conversation=' + encodeURIComponent(conversation) : ''));
+      socket = own;
+      box.kanaalChat = own;
+      own.onopen = function () {
+        unsent.forEach(function (text) { own.send(JSON.stringify({ type: 'message', body: text })); });
+        unsent = [];
+      };
+      own.onmessage = function (m) {
+        var data = JSON.parse(m.data);
+        if (data.type === 'welcome') {
+          conversation = data.conversation_id;
+          if (resuming) { resuming = false; log.textContent = ''; }
+        }
+        if (data.type === 'welcome' || data.type === 'status') {
+          form.setAttribute('data-kanaal-chat', data.status);
+        }
+        if (data.type === 'message') {
+          var line = el('li', { 'data-sender': data.sender });
+          line.appendChild(el('span', { 'class': 'kp-who' }, names[data.sender] || ''));
+          line.appendChild(el('span', {}, data.body));
+          log.appendChild(line);
+          log.scrollTop = log.scrollHeight;
+        }
+        if (data.type === 'error') { error.textContent = data.message; }
+      };
+      own.onclose = function (e) {
+        if (e.code === 1013 && retries < 3) {
+          resuming = true;
+          setTimeout(connect, 500 * Math.pow(2, retries));
+          retries += 1;
+          return;
+        }
+        resuming = false;
+        // A message that never went out is given back to the reader, not silently dropped.
+        if (unsent.length && !input.value) { input.value = unsent.join(' '); }
+        unsent = [];
+        if (!error.textContent) { error.textContent = 'The chat is disconnected.'; }
+      };
+    }
+    connect();
     form.onsubmit = function (event) {
       event.preventDefault();
       var text = input.value.trim();
       if (!text) { return; }
-      if (socket.readyState === 0) { unsent.push(text); input.value = ''; return; }
+      if (socket.readyState === 0 || resuming) { unsent.push(text); input.value = ''; return; }
       if (socket.readyState !== 1) { error.textContent = 'The chat is disconnected.'; return; }
       socket.send(JSON.stringify({ type: 'message', body: text }));
       input.value = '';

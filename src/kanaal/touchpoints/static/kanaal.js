@@ -375,37 +375,58 @@
     box.appendChild(log); box.appendChild(form);
     d.body.appendChild(box);
     chat = { box: box, log: log, input: input, error: error, socket: null, status: 'connecting' };
-    var url = cfg.host.replace(/^http/, 'ws') + '/v1/chat/ws?key=' + encodeURIComponent(cfg.writeKey) +
-      '&anonymousId=' + encodeURIComponent(anonymousId()) + '&lang=' + lang() +
-      (store('chat') ? '&conversation=' + encodeURIComponent(store('chat')) : '');
-    var socket = new w.WebSocket(url);
-    chat.socket = socket;
-    // Messages sent while the socket is still connecting go out as soon as it opens.
+    // Messages sent while the socket is connecting (or reconnecting) go out once it opens.
     var unsent = [];
-    socket.onopen = function () {
-      unsent.forEach(function (text) { socket.send(JSON.stringify({ type: 'message', body: text })); });
-      unsent = [];
-    };
-    socket.onmessage = function (m) {
-      var data = JSON.parse(m.data);
-      if (data.type === 'welcome') { store('chat', data.conversation_id); chat.status = data.status; }
-      if (data.type === 'message') { addLine(data.sender, data.body); }
-      if (data.type === 'status') { chat.status = data.status; box.setAttribute('data-status', data.status); }
-      if (data.type === 'error') { error.textContent = data.message; }
-      emit('chat', data);
-    };
-    socket.onclose = function () {
-      // A message that never went out is given back to the visitor, not silently dropped.
-      if (unsent.length && !input.value) { input.value = unsent.join(' '); }
-      unsent = [];
-      if (chat && !error.textContent) { error.textContent = t('offline'); }
-    };
+    var socket = null;
+    // A socket closed with 1013 ("try again later": it fell behind the live changes) is
+    // reopened on the same conversation, a few times with backoff; its history then rebuilds
+    // the log, so no line shows twice.
+    var retries = 0;
+    var resuming = false;
+    function connect() {
+      var url = cfg.host.replace(/^http/, 'ws') + '/v1/chat/ws?key=' + encodeURIComponent(cfg.writeKey) +
+        '&anonymousId=' + encodeURIComponent(anonymousId()) + '&lang=' + lang() +
+        (store('chat') ? '&conversation=' + encodeURIComponent(store('chat')) : '');
+      var own = new w.WebSocket(url);
+      socket = own;
+      chat.socket = own;
+      own.onopen = function () {
+        unsent.forEach(function (text) { own.send(JSON.stringify({ type: 'message', body: text })); });
+        unsent = [];
+      };
+      own.onmessage = function (m) {
+        var data = JSON.parse(m.data);
+        if (data.type === 'welcome') {
+          store('chat', data.conversation_id); chat.status = data.status;
+          if (resuming) { resuming = false; log.textContent = ''; }
+        }
+        if (data.type === 'message') { addLine(data.sender, data.body); }
+        if (data.type === 'status') { chat.status = data.status; box.setAttribute('data-status', data.status); }
+        if (data.type === 'error') { error.textContent = data.message; }
+        emit('chat', data);
+      };
+      own.onclose = function (e) {
+        if (!chat || chat.box !== box) { return; }
+        if (e.code === 1013 && retries < 3) {
+          resuming = true;
+          w.setTimeout(function () { if (chat && chat.box === box) { connect(); } }, 500 * Math.pow(2, retries));
+          retries += 1;
+          return;
+        }
+        resuming = false;
+        // A message that never went out is given back to the visitor, not silently dropped.
+        if (unsent.length && !input.value) { input.value = unsent.join(' '); }
+        unsent = [];
+        if (!error.textContent) { error.textContent = t('offline'); }
+      };
+    }
+    connect();
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       error.textContent = '';
       var text = input.value.trim();
       if (!text) { return; }
-      if (socket.readyState === 0) { unsent.push(text); input.value = ''; return; }
+      if (socket.readyState === 0 || resuming) { unsent.push(text); input.value = ''; return; }
       if (socket.readyState !== 1) { error.textContent = t('offline'); return; }
       socket.send(JSON.stringify({ type: 'message', body: text }));
       input.value = '';
