@@ -162,6 +162,30 @@ def test_callbacks_wait_for_an_idle_agent() -> None:
     assert queue.stats.offered == 1  # a callback is not an inbound call
 
 
+def test_the_view_counts_waiting_callbacks_as_the_contact_center_counts_due_ones() -> None:
+    env = simpy.Environment()
+    queue = _queue(env, agents=2)
+    # Both agents busy with a long call; two callbacks wait for one of them.
+    for _ in range(2):
+        queue.offer(Contact(kind="inbound", arrived=0.0, patience=300.0, handle=3000.0))
+    env.run(until=1)
+    busy = queue.view()
+    for _ in range(2):
+        queue.offer(Contact(kind="callback", arrived=1.0, patience=1800.0, handle=480.0))
+    env.run(until=2)
+    waiting = queue.view()
+    # The callbacks are in the queue's length and in its arrivals (their load), so the next
+    # caller's predicted wait and the capacity price rise; no inbound caller was added.
+    assert (busy.queue_length, waiting.queue_length) == (0, 2)
+    assert busy.predicted_wait_seconds is not None
+    assert waiting.predicted_wait_seconds is not None
+    assert waiting.predicted_wait_seconds > busy.predicted_wait_seconds
+    assert queue.stats.offered == 2
+    # A callback whose patience ran out is no longer counted.
+    env.run(until=1900)
+    assert queue.view().queue_length == 0
+
+
 def test_the_view_of_an_idle_queue_is_free_and_a_closed_one_is_over_target() -> None:
     env = simpy.Environment()
     idle = _queue(env, agents=4).view()

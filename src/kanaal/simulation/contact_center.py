@@ -95,7 +95,8 @@ class SimQueue:
         else:
             self.stats.offered += 1
             self.waiting.append(contact)
-            self.arrivals.append(self.env.now)
+        # Every contact is load on the queue, a callback too (it takes an agent later).
+        self.arrivals.append(self.env.now)
         self._poke()
 
     def _poke(self) -> None:
@@ -186,7 +187,9 @@ class SimQueue:
         per_second = len(self.arrivals) / RATE_WINDOW
         traffic = per_second * handle
         target = self.setup.target_answer_seconds
-        waiting = self.queue_length()
+        # As the product's snapshot counts due callbacks in the queue's length, so does this.
+        waiting = self.queue_length() + sum(
+            1 for c in self.callbacks if now - c.arrived <= c.patience)
         wait: float | None
         if servers == 0:
             wait, level, needed = None, 0.0, 1
