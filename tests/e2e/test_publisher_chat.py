@@ -14,12 +14,13 @@ from sqlalchemy import select
 from kanaal.app import create_app
 from kanaal.config import Settings
 from kanaal.contact_center import service as cc
+from kanaal.contact_center.domain import Agent
 from kanaal.core.clock import ManualClock
 from kanaal.core.context import AppContext, build_context
 from kanaal.core.live import open_live_store
 from kanaal.publishers import service
 from kanaal.touchpoints import chat_api, chat_service, chat_store
-from tests.conftest import issue_test_keys
+from tests.conftest import Keys, issue_test_keys
 from tests.e2e.test_publisher_tag import PAGE, publisher_site
 from tests.integration.test_publisher_campaigns import campaign_body
 from tests.integration.test_publisher_channels import CHAT_CAMPAIGN, chat_world
@@ -29,19 +30,27 @@ from tests.support.server import live_server
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
+def chat_campaign(db_settings: Settings, clock: ManualClock) -> tuple[AppContext, Keys, Agent]:
+    """(ctx, keys, chat expert) of a publisher's chat campaign whose phone agent is on a call
+    and whose chat expert is not on duty yet."""
+    ctx = build_context(db_settings, clock=clock, live=open_live_store(None))
+    ctx.business["decisions"] = {"explore": False, "experiment": {"holdout_share": 0.0}}
+    keys = issue_test_keys(ctx)
+    chat_world(ctx, chat_agents=0)
+    service.create_campaign(ctx, campaign_body("unused", **CHAT_CAMPAIGN))
+    expert = cc.create_agent(ctx, name="Vera", email="vera@example.com",
+                             password="correct horse battery", skills=["chat:volta"],
+                             concurrency={"chat": 3})
+    return ctx, keys, expert
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_the_tag_invites_to_chat_only_while_a_chat_expert_is_free_and_opens_the_chat(
     db_settings: Settings, clock: ManualClock, browser: Any
 ) -> None:
-    ctx = build_context(db_settings, clock=clock, live=open_live_store(None))
-    ctx.business["decisions"] = {"explore": False, "experiment": {"holdout_share": 0.0}}
-    keys = issue_test_keys(ctx)
-    chat_world(ctx, chat_agents=0)  # the phone agent is on a call; no chat expert yet
-    service.create_campaign(ctx, campaign_body("unused", **CHAT_CAMPAIGN))
-    expert = cc.create_agent(ctx, name="Vera", email="vera@example.com",
-                             password="correct horse battery", skills=["chat:volta"],
-                             concurrency={"chat": 3})
+    # The phone agent is on a call; no chat expert on duty yet.
+    ctx, keys, expert = chat_campaign(db_settings, clock)
     with live_server(create_app(ctx=ctx)) as kanaal:
         with publisher_site(PAGE.format(kanaal=kanaal, key=keys.write)) as publisher:
             ctx.settings = ctx.settings.model_copy(update={"cors_origins": [publisher]})
@@ -94,14 +103,7 @@ def test_the_tag_invites_to_chat_only_while_a_chat_expert_is_free_and_opens_the_
 def test_the_tag_chat_closed_for_falling_behind_resumes_and_shows_each_message_once(
     db_settings: Settings, clock: ManualClock, browser: Any
 ) -> None:
-    ctx = build_context(db_settings, clock=clock, live=open_live_store(None))
-    ctx.business["decisions"] = {"explore": False, "experiment": {"holdout_share": 0.0}}
-    keys = issue_test_keys(ctx)
-    chat_world(ctx, chat_agents=0)
-    service.create_campaign(ctx, campaign_body("unused", **CHAT_CAMPAIGN))
-    expert = cc.create_agent(ctx, name="Vera", email="vera@example.com",
-                             password="correct horse battery", skills=["chat:volta"],
-                             concurrency={"chat": 3})
+    ctx, keys, expert = chat_campaign(db_settings, clock)
     cc.set_agent_state(ctx, expert.id, "available")
     sockets: list[Any] = []
 
