@@ -162,7 +162,8 @@ def refresh_capacity(ctx: AppContext) -> dict[str, QueueCapacity]:
     No lock: the order decides which snapshot stays, within this process as across
     processes, so a change's refresh does not wait for a periodic one in progress.
 
-    Returns the snapshot this refresh computed, also when a snapshot read later was stored.
+    Returns the live snapshot: the one this refresh computed, or, when a snapshot read later
+    was stored first, that newer one (so a caller never acts on the refused, older figures).
     """
     order = ctx.live.next_order(SNAPSHOT_KEY)
     now = ctx.clock.now()
@@ -171,11 +172,16 @@ def refresh_capacity(ctx: AppContext) -> dict[str, QueueCapacity]:
     version = uuid.uuid4().hex
     # The snapshot and its version in one atomic write: a reader that sees the new version
     # finds its snapshot (or a newer one, whose own version it then caches).
-    ctx.live.put_json_if_newer(SNAPSHOT_KEY, {
+    stored = ctx.live.put_json_if_newer(SNAPSHOT_KEY, {
         "version": version,
         "computed_at": now.isoformat(),
         "queues": {name: asdict(cap) for name, cap in snapshot.items()},
     }, order=order, together={VERSION_KEY: version})
+    if not stored:
+        # A snapshot read after this one's was stored meanwhile: that one is the live one.
+        newer = _stored(ctx)
+        if newer is not None:
+            return newer[1]
     return snapshot
 
 
