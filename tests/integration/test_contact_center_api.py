@@ -384,6 +384,30 @@ def test_a_scheduled_callback_joins_the_queue_length_once_its_slot_is_due(
     assert capacity_of(client, keys.read, "sales-callback")["queue_length"] == 1
 
 
+def test_callbacks_booked_within_the_horizon_come_off_its_spare_agent_minutes(
+    client: TestClient, keys: Keys, clock: ManualClock
+) -> None:
+    add_queue(client, keys.admin, name="sales-callback", channel="callback")
+    for i in range(3):
+        agent = add_agent(client, keys.admin, f"agent{i}@x.nl")
+        assert set_state(client, keys.writer, agent["id"], "available").status_code == 200
+    free = capacity_of(client, keys.read, "sales-callback")
+    handle_minutes = free["handle_time_seconds"] / 60.0
+    assert free["spare_agent_minutes_15"] > 2 * handle_minutes
+    for minutes in (10, 10, 20, 40):  # two due within 15 minutes, three within 30
+        slot = (clock.now() + timedelta(minutes=minutes)).isoformat()
+        response = client.post("/v1/callbacks", json={
+            "phone": "0612345678", "queue": "sales-callback", "slot_start": slot},
+            headers=auth(keys.writer))
+        assert response.status_code == 201, response.text
+    booked = capacity_of(client, keys.read, "sales-callback")
+    assert booked["queue_length"] == 0  # none is due yet
+    assert booked["spare_agent_minutes_15"] == pytest.approx(
+        free["spare_agent_minutes_15"] - 2 * handle_minutes)
+    assert booked["spare_agent_minutes_30"] == pytest.approx(
+        free["spare_agent_minutes_30"] - 3 * handle_minutes)
+
+
 def test_an_agent_who_becomes_available_is_offered_one_waiting_callback(
     client: TestClient, keys: Keys
 ) -> None:

@@ -120,6 +120,19 @@ def test_thirteen_agents_are_over_target_and_sixteen_leave_spare_minutes() -> No
     assert cap.spare_agent_minutes_30 == pytest.approx(2 * 30 - 6)
 
 
+def test_callbacks_booked_ahead_come_off_the_spare_minutes_of_their_horizon() -> None:
+    sixteen = [agent(i, AgentState.AVAILABLE) for i in range(16)]
+    cap = queue_capacity(sales_queue(), TEN_ERLANGS, sixteen, queue_length=2, now=NOW,
+                         window_seconds=900, booked_15=1, booked_30=3)
+    # two spare agents, less the backlog of 2 x 3 minutes and the callbacks due by then
+    assert cap.spare_agent_minutes_15 == pytest.approx(2 * 15 - 6 - 1 * 3)
+    assert cap.spare_agent_minutes_30 == pytest.approx(2 * 30 - 6 - 3 * 3)
+    full = queue_capacity(sales_queue(), TEN_ERLANGS, sixteen, queue_length=2, now=NOW,
+                          window_seconds=900, booked_15=9, booked_30=30)
+    assert (full.spare_agent_minutes_15, full.spare_agent_minutes_30) == (0.0, 0.0)
+    assert full.queue_length == 2  # booked callbacks are not waiting yet
+
+
 def test_a_queue_at_or_below_its_traffic_reports_unstable_without_a_wait() -> None:
     team = [agent(i, AgentState.AVAILABLE) for i in range(10)]
     cap = queue_capacity(sales_queue(), TEN_ERLANGS, team, queue_length=3, now=NOW,

@@ -137,14 +137,15 @@ def compute_capacity(session: Session, ctx: AppContext, now: datetime
                      ) -> dict[str, QueueCapacity]:
     """Capacity of every queue from the database as of `now`."""
     agents = store.all_agents(session)
-    due = store.due_callback_counts(session, now)
+    callbacks = store.callback_load(session, now)
     window = arrival_window_seconds(ctx)
     result: dict[str, QueueCapacity] = {}
     for row in store.all_queue_rows(session):
         queue, stats = store.queue_from_row(row), store.stats_from_row(row)
-        length = stats.waiting + due.get(queue.name, 0)
-        result[queue.name] = queue_capacity(queue, stats, agents, queue_length=length, now=now,
-                                            window_seconds=window)
+        due, booked_15, booked_30 = callbacks.get(queue.name, (0, 0, 0))
+        result[queue.name] = queue_capacity(
+            queue, stats, agents, queue_length=stats.waiting + due, now=now,
+            window_seconds=window, booked_15=booked_15, booked_30=booked_30)
     return result
 
 

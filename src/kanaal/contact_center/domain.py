@@ -291,8 +291,16 @@ def queue_capacity(
     queue_length: int,
     now: datetime,
     window_seconds: float,
+    booked_15: int = 0,
+    booked_30: int = 0,
 ) -> QueueCapacity:
-    """The live capacity snapshot of one queue from its agents and weighted figures."""
+    """The live capacity snapshot of one queue from its agents and weighted figures.
+
+    `queue_length` counts who waits now (callbacks already due among them); `booked_15` and
+    `booked_30` count the callbacks that fall due within the next 15 and 30 minutes (the 30
+    include the 15). Their work is already promised, so it comes off the spare minutes of
+    its horizon as the backlog's does.
+    """
     key = "chat" if queue.channel is QueueChannel.CHAT else "phone"
     servers = free_servers = available = busy = 0
     for agent in agents:  # one pass: this runs on every state change for every queue
@@ -323,6 +331,8 @@ def queue_capacity(
     level = metrics.service_level if metrics.service_level is not None else 0.0
     backlog_minutes = queue_length * handle / 60.0
     spare = max(0, servers - required)
+    booked_15_minutes = booked_15 * handle / 60.0
+    booked_30_minutes = booked_30 * handle / 60.0
     occupancy = min(1.0, traffic / servers) if servers else (1.0 if traffic > 0 else 0.0)
     return QueueCapacity(
         queue=queue.name,
@@ -339,8 +349,8 @@ def queue_capacity(
         target_answer_seconds=queue.target_answer_seconds,
         occupancy=occupancy,
         required_agents=required,
-        spare_agent_minutes_15=max(0.0, spare * 15.0 - backlog_minutes),
-        spare_agent_minutes_30=max(0.0, spare * 30.0 - backlog_minutes),
+        spare_agent_minutes_15=max(0.0, spare * 15.0 - backlog_minutes - booked_15_minutes),
+        spare_agent_minutes_30=max(0.0, spare * 30.0 - backlog_minutes - booked_30_minutes),
         over_target=not metrics.stable or level < queue.target_service_level,
         stable=metrics.stable,
         waiting_probability=metrics.waiting_probability,

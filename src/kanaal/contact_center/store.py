@@ -268,14 +268,20 @@ def update_queue_stats(session: Session, queue_id: str, **values: Any) -> None:
     session.execute(update(queues).where(queues.c.id == queue_id).values(**values))
 
 
-def due_callback_counts(session: Session, now: datetime) -> dict[str, int]:
-    """Queued callbacks already due, per queue."""
+def callback_load(session: Session, now: datetime) -> dict[str, tuple[int, int, int]]:
+    """Queued callbacks per queue: (due by `now`, due within 15 minutes after it, within 30)."""
+    due = callbacks.c.due_at
+    in_15, in_30 = now + timedelta(minutes=15), now + timedelta(minutes=30)
     rows = session.execute(
-        select(callbacks.c.queue, func.count()).where(
-            callbacks.c.status == CallbackStatus.QUEUED.value, callbacks.c.due_at <= now
-        ).group_by(callbacks.c.queue)
+        select(
+            callbacks.c.queue,
+            func.count().filter(due <= now),
+            func.count().filter(due > now, due <= in_15),
+            func.count().filter(due > now),
+        ).where(callbacks.c.status == CallbackStatus.QUEUED.value, due <= in_30)
+        .group_by(callbacks.c.queue)
     )
-    return {queue: int(count) for queue, count in rows}
+    return {queue: (int(now_), int(soon), int(later)) for queue, now_, soon, later in rows}
 
 
 # ---------------------------------------------------------------- callbacks
