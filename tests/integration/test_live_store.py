@@ -13,8 +13,8 @@ import pytest
 
 from kanaal.core.live import LiveStore, MemoryLiveStore, RedisLiveStore
 
-KEY = "feature:snapshot"
-VERSION = "feature:snapshot:version"
+KEY = "feature:{snapshot}"
+VERSION = "feature:{snapshot}:version"
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -110,3 +110,19 @@ def test_concurrent_writers_leave_the_value_of_the_latest_order(
         thread.join()
     assert len(set(taken)) == len(taken) == 160  # no order handed out twice
     assert first.get_json(KEY) == first.get_json(VERSION) == max(taken)
+
+
+def test_keys_written_together_must_share_one_cluster_hash_slot(
+    workers: tuple[LiveStore, LiveStore],
+) -> None:
+    first, _ = workers
+    order = first.next_order("feature:snapshot")
+    with pytest.raises(ValueError, match="hash slot"):
+        first.put_json_if_newer("feature:snapshot", [1], order=order,
+                                together={"feature:snapshot:version": "a"})
+    assert first.get_json("feature:snapshot") is None  # nothing half-written
+    with pytest.raises(ValueError, match="hash slot"):  # its order is kept beside it
+        first.put_json_if_newer("feature:snapshot", [1], order=order)
+    # One hash tag: the same write is accepted.
+    assert first.put_json_if_newer(KEY, [1], order=first.next_order(KEY),
+                                   together={VERSION: "a"})

@@ -28,8 +28,9 @@ from kanaal.core.errors import Conflict, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_KEY = "contact_center:capacity"
-VERSION_KEY = "contact_center:capacity:version"
+# One hash tag: the snapshot, its version and its order are written together (one slot).
+SNAPSHOT_KEY = "contact_center:{capacity}"
+VERSION_KEY = "contact_center:{capacity}:version"
 _CACHE = "contact_center.capacity_cache"
 LIVE_CHANNEL = "contact_center"
 

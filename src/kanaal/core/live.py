@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import redis
+from redis.crc import key_slot
 
 _TOKEN_BUCKET_LUA = """
 local key = KEYS[1]
@@ -110,6 +111,12 @@ class LiveStore(Protocol):
         write (or of a newer one). An equal order is the same write again and is refused. The
         values do not expire. `delete` and `put_json` leave the key's order as it was, so a
         slower writer with an older order is still refused after them.
+
+        `key` and the keys of `together` must share one hash tag (`feature:{name}` and
+        `feature:{name}:version`), also when `together` is empty (the key's order is kept
+        beside it): on Redis they are written by one Lua script, which a Redis Cluster runs
+        only on keys of one hash slot. Both stores refuse other keys with
+        ValueError, so the mistake shows on the first write, not on the first cluster.
         """
         ...
 
@@ -132,6 +139,24 @@ class LiveStore(Protocol):
     def subscribe(self, channel: str, handler: Callable[[Any], None]) -> Callable[[], None]:
         """Call `handler` for each message on `channel`; returns a function that unsubscribes."""
         ...
+
+
+def order_key(key: str) -> str:
+    """Where `put_json_if_newer` keeps `key`'s orders: beside it, with its hash tag."""
+    return f"{key}#order"
+
+
+def check_one_slot(keys: list[str]) -> None:
+    """Refuse keys of one atomic write that a Redis Cluster would place in different slots.
+
+    Slots are computed as the cluster does (CRC16 of the key's hash tag, `{...}`, when it has
+    one); the store's prefix has no tag, so it does not change which keys share a slot.
+    """
+    slots = {key_slot(name.encode()) for name in keys}
+    if len(slots) > 1:
+        raise ValueError(
+            f"keys {keys!r} of one atomic write fall in different Redis Cluster hash slots; "
+            "give them one hash tag, e.g. 'feature:{name}' and 'feature:{name}:version'")
 
 
 class MemoryLiveStore:
@@ -200,6 +225,7 @@ class MemoryLiveStore:
 
     def put_json_if_newer(self, key: str, value: Any, *, order: int,
                           together: Mapping[str, Any] | None = None) -> bool:
+        check_one_slot([order_key(key), key, *(together or {})])
         encoded = {key: json.dumps(value)}
         encoded.update((name, json.dumps(item)) for name, item in (together or {}).items())
         with self._lock:
@@ -289,9 +315,10 @@ class RedisLiveStore:
     def _order_key(self, key: str) -> str:
         """The hash of `key`'s orders (`issued`, `stored`), beside the key.
 
-        One write's keys go to one Lua script, so on a Redis Cluster they must share a slot.
+        One write's keys go to one Lua script, so on a Redis Cluster they must share a slot:
+        the order key keeps `key`'s hash tag (see `check_one_slot`).
         """
-        return self._k(f"{key}#order")
+        return self._k(order_key(key))
 
     def next_order(self, key: str) -> int:
         return int(self._next_order(keys=[self._order_key(key)]))
@@ -299,6 +326,7 @@ class RedisLiveStore:
     def put_json_if_newer(self, key: str, value: Any, *, order: int,
                           together: Mapping[str, Any] | None = None) -> bool:
         values = {key: value, **(together or {})}
+        check_one_slot([order_key(key), *values])
         stored = self._put_if_newer(
             keys=[self._order_key(key), *(self._k(name) for name in values)],
             args=[str(int(order)), *(json.dumps(item) for item in values.values())],
