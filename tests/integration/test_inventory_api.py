@@ -74,6 +74,23 @@ def test_counts_movements_and_availability(
     assert variant.status_code == 200 and variant.json()["sku"] == world.sku
 
 
+def test_a_sku_ending_in_movements_is_read_with_its_slash_encoded(
+    client: TestClient, keys: Keys, ctx: AppContext
+) -> None:
+    world = stocked_world(ctx, sku="KIT/movements", first=6, second=4)
+    rows = client.get("/v1/inventory/KIT%2Fmovements", headers=bearer(keys.read))
+    assert rows.status_code == 200, rows.text
+    assert rows.json()["sku"] == "KIT/movements"
+    assert {row["location_id"]: row["on_hand"] for row in rows.json()["locations"]} == {
+        world.first.id: 6, world.second.id: 4}
+    # The literal suffix still lists movements: of KIT/movements here, of KIT (unknown) there.
+    log = client.get("/v1/inventory/KIT%2Fmovements/movements", headers=bearer(keys.read))
+    assert log.status_code == 200 and log.json()
+    assert {m["sku"] for m in log.json()} == {"KIT/movements"}
+    other = client.get("/v1/inventory/KIT/movements", headers=bearer(keys.read))
+    assert (other.status_code, other.json()["error"]["code"]) == (404, "unknown_sku")
+
+
 def test_reservation_lifecycle_over_http(
     client: TestClient, keys: Keys, ctx: AppContext, clock: ManualClock
 ) -> None:

@@ -6,6 +6,9 @@ import asyncio
 import logging
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
 
 from kanaal.core.context import AppContext
 from kanaal.core.http import Ctx, IdempotencyKey, ReadKey, WriteKey
@@ -73,7 +76,23 @@ def record_movement(
     return MovementsOut(locations=[StockOut.of(row) for row in rows])
 
 
-@router.get("/inventory/{sku:path}/movements", response_model=list[MovementOut])
+class _SlashBeforeSuffixRoute(APIRoute):
+    """A route ending in a literal `/movements` that an encoded slash there does not match.
+
+    Skus may hold "/" (BOX/12), and routing sees the decoded path, so GET
+    /inventory/A%2Fmovements (the sku `A/movements`) would read as the movements of `A`. The
+    raw path still tells them apart: with `%2F` before the suffix the request is left to the
+    next route (the sku's rows).
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        raw = scope.get("raw_path") or b""
+        if match is not Match.NONE and raw.lower().endswith(b"%2fmovements"):
+            return Match.NONE, {}
+        return match, child
+
+
 def list_movements(
     sku: str, ctx: Ctx, _key: ReadKey, location_id: str | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
@@ -84,7 +103,13 @@ def list_movements(
 
 
 # Skus may hold "/" (BOX/12): the `path` converter takes them whole. The movements route is
-# declared first, so GET /inventory/BOX/12/movements lists movements of BOX/12.
+# declared first, so GET /inventory/BOX/12/movements lists movements of BOX/12, and GET
+# /inventory/A%2Fmovements reads the rows of the sku `A/movements`.
+router.add_api_route("/inventory/{sku:path}/movements", list_movements, methods=["GET"],
+                     response_model=list[MovementOut],
+                     route_class_override=_SlashBeforeSuffixRoute)
+
+
 @router.get("/inventory/{sku:path}", response_model=StockList)
 def get_stock(sku: str, ctx: Ctx, _key: ReadKey) -> StockList:
     """A sku's ledger rows per location."""
