@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query, Response
 
 from kanaal.core.http import AnyKey, Ctx, IdempotencyKey, ReadKey, WriteKey
 from kanaal.publishers import appointments, service
-from kanaal.publishers.domain import Campaign
+from kanaal.publishers.domain import Campaign, campaign_status
 from kanaal.publishers.schemas import (
     AppointmentIn,
     AppointmentOut,
     CallbackIn,
+    CampaignChangeIn,
     CampaignIn,
     CampaignOut,
     ClickIn,
@@ -28,11 +29,13 @@ TAG = Path(__file__).parent / "static" / "tag.js"
 router = APIRouter(tags=["publishers"])
 
 
-def _out(c: Campaign) -> dict[str, Any]:
+def _out(c: Campaign, now: datetime) -> dict[str, Any]:
     return {"id": c.id, "handle": c.handle, "name": c.name, "publisher": c.publisher,
             "sku": c.sku, "headline": c.headline, "has_calendar": c.calendar is not None,
             "channels": [{"type": ch.type, "queue": ch.queue, "number": ch.number}
-                         for ch in c.channels], "created_at": c.created_at}
+                         for ch in c.channels], "created_at": c.created_at,
+            "starts_at": c.starts_at, "ends_at": c.ends_at,
+            "attribution_days": c.attribution_days, "status": campaign_status(c, now)}
 
 
 @router.get("/publisher/tag.js", include_in_schema=False)
@@ -45,14 +48,36 @@ def tag() -> Response:
 
 @router.post("/v1/publisher-campaigns", status_code=201, response_model=CampaignOut)
 def create_campaign(body: CampaignIn, ctx: Ctx, _key: WriteKey) -> dict[str, Any]:
-    """A campaign: selection rules, channels by capacity, a calendar, costs."""
-    return _out(service.create_campaign(ctx, body.model_dump(mode="json")))
+    """A campaign: selection rules, channels by capacity, a calendar, costs, its period
+    (`starts_at`, `ends_at`; 422 `invalid_period` when the end is not after the start) and its
+    attribution window (`attribution_days`, 1-365, default 30)."""
+    return _out(service.create_campaign(ctx, body.model_dump(mode="json")), ctx.clock.now())
 
 
 @router.get("/v1/publisher-campaigns", response_model=list[CampaignOut])
 def list_campaigns(ctx: Ctx, _key: ReadKey) -> list[dict[str, Any]]:
     """Every campaign, newest first."""
-    return [_out(c) for c in service.list_campaigns(ctx)]
+    now = ctx.clock.now()
+    return [_out(c, now) for c in service.list_campaigns(ctx)]
+
+
+@router.patch("/v1/publisher-campaigns/{ref}", response_model=CampaignOut)
+def change_campaign(ref: str, body: CampaignChangeIn, ctx: Ctx, _key: WriteKey
+                    ) -> dict[str, Any]:
+    """Change a campaign's `starts_at`, `ends_at` or `attribution_days` (only the fields sent;
+    null removes a start or an end; 422 `invalid_period` when the end would not be after the
+    start). Sending the same values again changes nothing."""
+    changed = service.update_campaign(ctx, ref, body.model_dump(mode="json", exclude_unset=True))
+    return _out(changed, ctx.clock.now())
+
+
+@router.post("/v1/publisher-campaigns/{ref}/end", response_model=CampaignOut)
+def end_campaign(ref: str, ctx: Ctx, _key: WriteKey) -> dict[str, Any]:
+    """End the campaign now: no more invitations or bookings. A campaign that has already ended
+    keeps its end (a retry answers the same); one not started yet answers 409
+    `campaign_not_started`."""
+    ended, _now_ended = service.end_campaign(ctx, ref)
+    return _out(ended, ctx.clock.now())
 
 
 @router.get("/v1/publisher-campaigns/{ref}/report", response_model=ReportOut)

@@ -14,7 +14,7 @@ from kanaal.core.context import AppContext
 from kanaal.core.errors import Conflict
 from kanaal.publishers import store
 from kanaal.publishers.domain import Calendar, Campaign
-from kanaal.publishers.service import get_campaign
+from kanaal.publishers.service import check_running, get_campaign
 
 
 def _calendar(campaign: Campaign) -> Calendar:
@@ -31,9 +31,11 @@ def adopt_calendar_in(session: Session, ctx: AppContext, calendar: Calendar) -> 
 
 
 def free_slots(ctx: AppContext, ref: str, day: date) -> dict[str, Any]:
-    """The free slot starts of one day of the campaign's store or agent (UTC instants)."""
+    """The free slot starts of one day of the campaign's store or agent (UTC instants);
+    Conflict `campaign_ended` / `campaign_not_started` outside the campaign's period."""
     campaign = get_campaign(ctx, ref)
     calendar = _calendar(campaign)
+    check_running(campaign, ctx.clock.now())
     free = calendars.free_slots_of(ctx, calendar.resource_kind, calendar.resource_id, day)
     return {"campaign": campaign.handle, "date": day.isoformat(),
             "slot_minutes": free["slot_minutes"], "slots": [s["start"] for s in free["slots"]]}
@@ -47,7 +49,11 @@ def _times(appointment: dict[str, Any]) -> dict[str, Any]:
 def book(ctx: AppContext, body: dict[str, Any], idempotency_key: str | None = None
          ) -> tuple[dict[str, Any], bool]:
     """Book a slot for a prospect; the calendar queues the confirmation (Conflict `slot_taken`).
-    Returns the appointment and whether it is a replay of an earlier request with that key."""
+    Returns the appointment and whether it is a replay of an earlier request with that key.
+
+    Only while the campaign runs (Conflict `campaign_ended` / `campaign_not_started`); a retry
+    of a booking made before the end answers that booking again.
+    """
     campaign = get_campaign(ctx, body["campaign"])
     calendar = _calendar(campaign)
     booking = Booking(slot_start=body["slot_start"], source="publisher", source_ref=campaign.id,
@@ -57,6 +63,10 @@ def book(ctx: AppContext, body: dict[str, Any], idempotency_key: str | None = No
 
     def bookkeeping(session: Session, appointment: dict[str, Any]) -> None:
         now = ctx.clock.now()
+        # Read in the booking's transaction (an end committed meanwhile refuses it); a replay
+        # of an earlier booking never gets here.
+        current = store.find_campaign(session, campaign.id, lock="share")
+        check_running(current or campaign, now)
         store.link_appointment(session, appointment_id=appointment["id"],
                                campaign_id=campaign.id, customer_id=appointment["customer_id"],
                                created_at=now)

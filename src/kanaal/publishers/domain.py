@@ -1,10 +1,11 @@
-"""Pure rules of pretargeting: prospect selection, channel choice, calendars and the report."""
+"""Pure rules of pretargeting: prospect selection, the campaign period, channel choice,
+calendars and the report (its attribution window)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,8 @@ CHANNEL_TYPES = ("phone", "callback", "chat")
 # The engine's action for each channel a campaign can invite to.
 ENGINE_ACTION = {"phone": "show_phone", "callback": "callback_offer", "chat": "chat_invite"}
 EVENT_KINDS = ("impression", "click", "contact")
+DEFAULT_ATTRIBUTION_DAYS = 30
+MAX_ATTRIBUTION_DAYS = 365
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,11 @@ class Campaign:
     cost_per_mille: Decimal
     cost_per_click: Decimal
     created_at: datetime
+    # The period the campaign runs in: [starts_at, ends_at), each optional (aware UTC).
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    # Orders placed this many days after a customer's first reach are the campaign's sales.
+    attribution_days: int = DEFAULT_ATTRIBUTION_DAYS
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,6 +100,63 @@ def check_calendar(calendar: Calendar) -> Calendar:
     if not calendar.weekdays or any(d not in range(7) for d in calendar.weekdays):
         raise InvalidInput("weekdays are 0 (Monday) to 6 (Sunday)", code="invalid_calendar")
     return calendar
+
+
+def check_period(starts_at: datetime | None, ends_at: datetime | None,
+                 created_at: datetime) -> None:
+    """A campaign's period: aware instants, and its end after its start (the start being
+    `starts_at`, or its creation when it has none)."""
+    for name, at in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if at is not None and at.utcoffset() is None:
+            raise InvalidInput(f"{name}: a date-time with a time zone", code="invalid_period",
+                               details=[{"loc": ["body", name], "message": "no time zone"}])
+    start = starts_at if starts_at is not None else created_at
+    if ends_at is not None and ends_at <= start:
+        what = "starts_at" if starts_at is not None else "the campaign's creation"
+        raise InvalidInput(f"ends_at: must be after {what} ({start.isoformat()})",
+                           code="invalid_period",
+                           details=[{"loc": ["body", "ends_at"],
+                                     "message": f"not after {what}"}])
+
+
+def check_attribution_days(days: int) -> int:
+    """The attribution window: 1 to 365 days."""
+    if isinstance(days, bool) or not 1 <= days <= MAX_ATTRIBUTION_DAYS:
+        raise InvalidInput(f"attribution_days: 1 to {MAX_ATTRIBUTION_DAYS}",
+                           code="invalid_attribution_days",
+                           details=[{"loc": ["body", "attribution_days"],
+                                     "message": f"not within 1..{MAX_ATTRIBUTION_DAYS}"}])
+    return days
+
+
+def period_miss(campaign: Campaign, now: datetime) -> str | None:
+    """Why the campaign does not run at `now`: "campaign_not_started" before its start,
+    "campaign_ended" from its end on (None while it runs; no start or end: no bound)."""
+    if campaign.starts_at is not None and now < campaign.starts_at:
+        return "campaign_not_started"
+    if campaign.ends_at is not None and now >= campaign.ends_at:
+        return "campaign_ended"
+    return None
+
+
+def campaign_status(campaign: Campaign, now: datetime) -> str:
+    """scheduled, running or ended."""
+    miss = period_miss(campaign, now)
+    return {"campaign_not_started": "scheduled", "campaign_ended": "ended"}.get(miss or "",
+                                                                               "running")
+
+
+def running_since(campaign: Campaign) -> datetime:
+    """When the campaign began to run: its start, never before it was created."""
+    if campaign.starts_at is None:
+        return campaign.created_at
+    return max(campaign.starts_at, campaign.created_at)
+
+
+def attributed(first_reach: datetime, placed_at: datetime, days: int) -> bool:
+    """Whether an order placed at `placed_at` is a sale of a campaign that first reached the
+    customer at `first_reach`: at or after that reach and less than `days` days after it."""
+    return first_reach <= placed_at < first_reach + timedelta(days=days)
 
 
 def selection_miss(rules: Rules, context: dict[str, Any]) -> str | None:

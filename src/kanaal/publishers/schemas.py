@@ -6,9 +6,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 Text = Field(min_length=1, max_length=200)
+STARTS_AT = ("When the campaign starts showing invitations (ISO 8601 with a time zone); none: "
+             "from its creation.")
+ENDS_AT = ("When it stops: no invitation and no booking from this instant on (ISO 8601 with a "
+           "time zone, after starts_at, or after now without one); none: no end.")
+ATTRIBUTION_DAYS = ("An order is a sale of the campaign when placed at or after the customer's "
+                    "first reach by it and less than this many days after that reach.")
 
 
 class _In(BaseModel):
@@ -59,6 +65,18 @@ class CampaignIn(_In):
     calendar: CalendarIn | None = None
     cost_per_mille: Decimal = Field(default=Decimal("0"), ge=0, max_digits=14, decimal_places=2)
     cost_per_click: Decimal = Field(default=Decimal("0"), ge=0, max_digits=14, decimal_places=2)
+    starts_at: AwareDatetime | None = Field(default=None, description=STARTS_AT)
+    ends_at: AwareDatetime | None = Field(default=None, description=ENDS_AT)
+    attribution_days: int = Field(default=30, ge=1, le=365, description=ATTRIBUTION_DAYS)
+
+
+class CampaignChangeIn(_In):
+    """Change a campaign's period or attribution window: only the fields sent change; null
+    removes a start or an end."""
+
+    starts_at: AwareDatetime | None = Field(default=None, description=STARTS_AT)
+    ends_at: AwareDatetime | None = Field(default=None, description=ENDS_AT)
+    attribution_days: int = Field(default=30, ge=1, le=365, description=ATTRIBUTION_DAYS)
 
 
 class CampaignOut(BaseModel):
@@ -73,6 +91,11 @@ class CampaignOut(BaseModel):
     channels: list[dict[str, str | None]]
     has_calendar: bool
     created_at: datetime
+    starts_at: datetime | None = Field(description=STARTS_AT)
+    ends_at: datetime | None = Field(description=ENDS_AT)
+    attribution_days: int = Field(description=ATTRIBUTION_DAYS)
+    status: Literal["scheduled", "running", "ended"] = Field(
+        description="scheduled before starts_at, ended from ends_at on, running in between")
 
 
 class InvitationContextIn(BaseModel):

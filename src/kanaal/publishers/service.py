@@ -1,8 +1,10 @@
-"""Pretargeting use cases: campaigns, invitations, clicks, callbacks and the report."""
+"""Pretargeting use cases: campaigns (and their period), invitations, clicks, callbacks and
+the report."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from dataclasses import replace
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -15,16 +17,22 @@ from kanaal.orders.service import customer_orders_since
 from kanaal.publishers import store, store_reports
 from kanaal.publishers.domain import (
     CHANNEL_TYPES,
+    DEFAULT_ATTRIBUTION_DAYS,
     ENGINE_ACTION,
     Calendar,
     Campaign,
     InviteChannel,
     Rules,
+    attributed,
     campaign_cost,
+    check_attribution_days,
     check_calendar,
     check_handle,
+    check_period,
     choose_channel,
     cost_per_sale,
+    period_miss,
+    running_since,
     selection_miss,
 )
 
@@ -40,8 +48,17 @@ def _calendar(raw: dict[str, Any] | None) -> Calendar | None:
         closes=time.fromisoformat(raw["closes"]), weekdays=tuple(raw["weekdays"])))
 
 
+def _instant(raw: Any) -> datetime | None:
+    """A date-time from a request body (already validated as aware ISO 8601), in UTC."""
+    if raw is None:
+        return None
+    at = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+    return at if at.utcoffset() is None else at.astimezone(UTC)
+
+
 def create_campaign(ctx: AppContext, fields: dict[str, Any]) -> Campaign:
-    """A new campaign; its queues, product and calendar resource must exist."""
+    """A new campaign; its queues, product and calendar resource must exist; its end after its
+    start (or after now, without a start)."""
     channels = tuple(InviteChannel(**c) for c in fields["channels"])
     if not channels and fields.get("calendar") is None:
         raise InvalidInput("a campaign invites to a channel or to an appointment",
@@ -60,6 +77,12 @@ def create_campaign(ctx: AppContext, fields: dict[str, Any]) -> Campaign:
             raise InvalidInput(f"only a phone channel has a number (not {c.type})",
                                code="unexpected_number")
     rules = fields.get("rules") or {}
+    now = ctx.clock.now()
+    starts_at, ends_at = _instant(fields.get("starts_at")), _instant(fields.get("ends_at"))
+    check_period(starts_at, ends_at, now)
+    days = fields.get("attribution_days")
+    attribution_days = check_attribution_days(
+        DEFAULT_ATTRIBUTION_DAYS if days is None else int(days))
     campaign = Campaign(
         id=ctx.ids.new("pcm"), handle=check_handle(fields["handle"]), name=fields["name"],
         publisher=fields["publisher"], sku=fields.get("sku"),
@@ -71,7 +94,8 @@ def create_campaign(ctx: AppContext, fields: dict[str, Any]) -> Campaign:
                     keywords=tuple(rules.get("keywords") or ())),
         channels=channels, calendar=_calendar(fields.get("calendar")),
         cost_per_mille=Decimal(fields["cost_per_mille"]),
-        cost_per_click=Decimal(fields["cost_per_click"]), created_at=ctx.clock.now())
+        cost_per_click=Decimal(fields["cost_per_click"]), created_at=now,
+        starts_at=starts_at, ends_at=ends_at, attribution_days=attribution_days)
     if campaign.sku is not None:
         get_variant(ctx, campaign.sku)
     with ctx.db.transaction() as session:
@@ -105,11 +129,81 @@ def list_campaigns(ctx: AppContext) -> list[Campaign]:
         return store.all_campaigns(session)
 
 
+PERIOD_FIELDS = ("starts_at", "ends_at", "attribution_days")
+
+
+def update_campaign(ctx: AppContext, ref: str, changes: dict[str, Any]) -> Campaign:
+    """Change a campaign's period or attribution window: only the fields given (null clears a
+    start or an end). Setting the same values again changes nothing, so a retry is harmless."""
+    unknown = set(changes) - set(PERIOD_FIELDS)
+    if unknown:
+        raise InvalidInput(f"only {', '.join(PERIOD_FIELDS)} can change",
+                           code="invalid_change")
+    if "attribution_days" in changes:
+        if changes["attribution_days"] is None:
+            raise InvalidInput("attribution_days: 1 to 365, not null",
+                               code="invalid_attribution_days",
+                               details=[{"loc": ["body", "attribution_days"],
+                                         "message": "null"}])
+        check_attribution_days(int(changes["attribution_days"]))
+    values: dict[str, Any] = {k: _instant(v) if k != "attribution_days" else int(v)
+                              for k, v in changes.items()}
+    with ctx.db.transaction() as session:
+        campaign = store.find_campaign(session, ref, lock="update")
+        if campaign is None:
+            raise NotFound(f"no campaign {ref!r}", code="unknown_campaign")
+        changed = replace(campaign, **values)
+        if (changed.starts_at, changed.ends_at) != (campaign.starts_at, campaign.ends_at):
+            check_period(changed.starts_at, changed.ends_at, campaign.created_at)
+        if changed != campaign:
+            store.update_campaign(session, campaign.id, **values)
+    return changed
+
+
+def end_campaign(ctx: AppContext, ref: str) -> tuple[Campaign, bool]:
+    """End a running campaign now; returns it and whether this call ended it. One that has
+    already ended keeps its end (a retry answers the same); one that has not started yet
+    cannot end (Conflict `campaign_not_started`: change its period instead)."""
+    with ctx.db.transaction() as session:
+        campaign = store.find_campaign(session, ref, lock="update")
+        if campaign is None:
+            raise NotFound(f"no campaign {ref!r}", code="unknown_campaign")
+        now = ctx.clock.now()
+        miss = period_miss(campaign, now)
+        if miss == "campaign_ended":
+            return campaign, False
+        if miss == "campaign_not_started":
+            raise Conflict("the campaign has not started; change its starts_at and ends_at "
+                           "(PATCH) instead", code="campaign_not_started")
+        ended = replace(campaign, ends_at=now)
+        check_period(ended.starts_at, ended.ends_at, campaign.created_at)
+        store.update_campaign(session, campaign.id, ends_at=now)
+    return ended, True
+
+
+def _iso(at: datetime | None) -> str:
+    return "" if at is None else at.isoformat()
+
+
+def check_running(campaign: Campaign, now: datetime) -> None:
+    """Conflict `campaign_ended` / `campaign_not_started` outside the campaign's period."""
+    miss = period_miss(campaign, now)
+    if miss == "campaign_ended":
+        raise Conflict(f"campaign {campaign.handle!r} ended at {_iso(campaign.ends_at)}",
+                       code="campaign_ended")
+    if miss == "campaign_not_started":
+        raise Conflict(f"campaign {campaign.handle!r} starts at {_iso(campaign.starts_at)}",
+                       code="campaign_not_started")
+
+
 def invitation(ctx: AppContext, body: dict[str, Any]) -> dict[str, Any]:
     """Whether to invite this prospect now, to which channel; an impression when shown."""
     from kanaal.decisions.service import make_decision
 
     campaign = get_campaign(ctx, body["campaign"])
+    outside = period_miss(campaign, ctx.clock.now())
+    if outside is not None:
+        return {"show": False, "reason": outside, "campaign": campaign.handle}
     context = body.get("context") or {}
     miss = selection_miss(campaign.rules, context)
     if miss is not None:
@@ -210,39 +304,49 @@ def request_callback(ctx: AppContext, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tracked_calls(ctx: AppContext, campaign: Campaign) -> list[Any]:
-    """Calls that reached the campaign's tracked numbers since it started."""
+    """Calls that reached the campaign's tracked numbers while it ran (from its start, or its
+    creation, until its end or now)."""
     numbers = sorted({contact_center.check_e164(c.number, "number")
                       for c in campaign.channels if c.type == "phone" and c.number})
-    return contact_center.calls_to_numbers(ctx, numbers, since=campaign.created_at,
-                                           until=ctx.clock.now())
+    now = ctx.clock.now()
+    until = now if campaign.ends_at is None else min(now, campaign.ends_at)
+    since = running_since(campaign)
+    if until <= since:
+        return []
+    calls = contact_center.calls_to_numbers(ctx, numbers, since=since, until=until)
+    # [since, until] there; the end itself is outside the period
+    return [c for c in calls if campaign.ends_at is None or c.started_at < campaign.ends_at]
 
 
 def report(ctx: AppContext, ref: str) -> dict[str, Any]:
     """Impressions, clicks, contacts, appointments, sales, revenue, cost and cost per sale.
 
     Contacts are callbacks, chats and appointments asked for from an invitation plus the calls
-    that reached the campaign's tracked number since it started. Sales are the orders of every
-    customer the campaign reached (an impression or a tracked call) placed after that first
-    reach, plus tracked calls that ended in a sale and were not followed by an order of the
-    same customer (an agent's sale that became an order counts once, as the order).
+    that reached the campaign's tracked number while it ran. Sales are the orders of every
+    customer the campaign reached (an impression, click or contact, or a tracked call) placed
+    in the attribution window: at or after that first reach and less than `attribution_days`
+    days after it; plus tracked calls in that window that ended in a sale and were not followed
+    by an attributed order of the same customer (an agent's sale that became an order counts
+    once, as the order).
     """
     campaign = get_campaign(ctx, ref)
     with ctx.db.reader() as session:
         counts = store_reports.funnel_counts(session, campaign.id)
-        reached = store_reports.first_impressions(session, campaign.id)
+        reached = store_reports.first_reaches(session, campaign.id)
         booked = store.appointments_of(session, campaign_id=campaign.id)
     calls = _tracked_calls(ctx, campaign)
     for call in calls:
         if call.customer_id is not None and (call.customer_id not in reached
                                              or call.started_at < reached[call.customer_id]):
             reached[call.customer_id] = call.started_at
+    days = campaign.attribution_days
     sales, revenue = 0, Decimal("0")
     ordered_at: dict[str, list[datetime]] = {}
     since = min(reached.values(), default=None)
     placed = [] if since is None else customer_orders_since(ctx, list(reached), since)
     for order in placed:
         customer_id = order["customer_id"]
-        if order["created_at"] >= reached[customer_id] \
+        if attributed(reached[customer_id], order["created_at"], days) \
                 and order["currency"] == campaign.currency:
             sales += 1
             revenue += order["total"]
@@ -251,6 +355,9 @@ def report(ctx: AppContext, ref: str) -> dict[str, Any]:
         if call.outcome is None or call.outcome.value != "sale" or call.sale_value is None \
                 or call.currency != campaign.currency:
             continue
+        if call.customer_id is not None and not attributed(
+                reached[call.customer_id], call.started_at, days):
+            continue  # sold on the phone after the window of the caller's first reach
         after = ordered_at.get(call.customer_id or "", [])
         if any(at >= call.started_at for at in after):
             continue  # the sale became an order, counted above

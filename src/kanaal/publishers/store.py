@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
     Column,
     Index,
+    Integer,
     Numeric,
     String,
     Table,
     func,
     insert,
     select,
+    text,
+    update,
 )
 from sqlalchemy.orm import Session
 
@@ -40,6 +43,10 @@ publisher_campaigns = Table(
     Column("cost_per_mille", Numeric(14, 2), nullable=False),
     Column("cost_per_click", Numeric(14, 2), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # The campaign runs in [starts_at, ends_at); no bound where NULL (publishers_0003).
+    Column("starts_at", UtcDateTime, nullable=True),
+    Column("ends_at", UtcDateTime, nullable=True),
+    Column("attribution_days", Integer, nullable=False, server_default=text("30")),
 )
 
 publisher_events = Table(
@@ -90,7 +97,8 @@ def _campaign(row: Any) -> Campaign:
                     page_types=tuple(rules["page_types"]), keywords=tuple(rules["keywords"])),
         channels=tuple(InviteChannel(**c) for c in row.channels),
         calendar=_calendar(row.calendar), cost_per_mille=Decimal(row.cost_per_mille),
-        cost_per_click=Decimal(row.cost_per_click), created_at=row.created_at)
+        cost_per_click=Decimal(row.cost_per_click), created_at=row.created_at,
+        starts_at=row.starts_at, ends_at=row.ends_at, attribution_days=row.attribution_days)
 
 
 def insert_campaign(session: Session, c: Campaign) -> None:
@@ -103,14 +111,26 @@ def insert_campaign(session: Session, c: Campaign) -> None:
         channels=[{"type": ch.type, "queue": ch.queue, "number": ch.number}
                   for ch in c.channels],
         calendar=_calendar_json(c.calendar), cost_per_mille=c.cost_per_mille,
-        cost_per_click=c.cost_per_click, created_at=c.created_at))
+        cost_per_click=c.cost_per_click, created_at=c.created_at, starts_at=c.starts_at,
+        ends_at=c.ends_at, attribution_days=c.attribution_days))
 
 
-def find_campaign(session: Session, ref: str) -> Campaign | None:
-    """A campaign by id or handle."""
-    row = session.execute(select(publisher_campaigns).where(
-        (publisher_campaigns.c.id == ref) | (publisher_campaigns.c.handle == ref))).first()
+def find_campaign(session: Session, ref: str, *,
+                  lock: Literal["update", "share"] | None = None) -> Campaign | None:
+    """A campaign by id or handle. `lock="update"` locks its row until the transaction ends
+    (a change of its period); `"share"` keeps it from changing meanwhile (a booking)."""
+    query = select(publisher_campaigns).where(
+        (publisher_campaigns.c.id == ref) | (publisher_campaigns.c.handle == ref))
+    if lock is not None:
+        query = query.with_for_update(read=lock == "share")
+    row = session.execute(query).first()
     return None if row is None else _campaign(row)
+
+
+def update_campaign(session: Session, campaign_id: str, **values: Any) -> None:
+    """Change a campaign's period or attribution window (starts_at, ends_at, attribution_days)."""
+    session.execute(update(publisher_campaigns).where(publisher_campaigns.c.id == campaign_id)
+                    .values(**values))
 
 
 def all_campaigns(session: Session) -> list[Campaign]:

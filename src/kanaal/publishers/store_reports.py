@@ -25,10 +25,11 @@ def funnel_counts(session: Session, campaign_id: str) -> dict[str, int]:
     return {kind: int(n) for kind, n in rows}
 
 
-def first_impressions(session: Session, campaign_id: str) -> dict[str, datetime]:
-    """Each reached customer's first impression of the campaign."""
+def first_reaches(session: Session, campaign_id: str) -> dict[str, datetime]:
+    """Each reached customer's first event of the campaign: an impression, a click or a
+    contact (an appointment may name a customer the impression did not, once stitched)."""
     events = publisher_events.c
     rows = session.execute(select(events.customer_id, func.min(events.at)).where(
-        events.campaign_id == campaign_id, events.kind == "impression",
+        events.campaign_id == campaign_id,
         events.customer_id.is_not(None)).group_by(events.customer_id))
     return {str(customer): at for customer, at in rows}
