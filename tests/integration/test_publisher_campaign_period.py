@@ -217,6 +217,10 @@ def test_the_report_counts_only_orders_within_the_window_after_the_first_reach(
     _order(ctx, customer_id=customer)
     clock.advance(days=20)
     _order(ctx, customer_id=customer)
+    # The report reads orders only up to where the last window closes.
+    bounded = orders.customer_orders_since(ctx, [customer], first_reach, closes)
+    assert [o["created_at"] for o in bounded] == [first_reach + timedelta(days=1, minutes=10),
+                                                 closes - timedelta(seconds=1)]
     figures = report(client, keys)
     assert (figures["sales"], figures["revenue"]) == (2, "5000.00")
     # A wider window, set on the running campaign, takes in the later orders (not the one

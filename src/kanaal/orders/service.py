@@ -299,14 +299,16 @@ def attributed_totals(
 
 
 def customer_orders_since(
-    ctx: AppContext, customer_ids: Sequence[str], since: datetime
+    ctx: AppContext, customer_ids: Sequence[str], since: datetime,
+    until: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Every non-cancelled order of these customers since `since`, oldest first, as
-    {customer_id, created_at, total, currency} (campaign reports: no cap per customer)."""
+    """Every non-cancelled order of these customers since `since` (before `until`, when
+    given), oldest first, as {customer_id, created_at, total, currency} (campaign reports: no
+    cap per customer)."""
     if not customer_ids:
         return []
     with ctx.db.reader() as session:
-        rows = store.customer_orders_since(session, customer_ids, since)
+        rows = store.customer_orders_since(session, customer_ids, since, until)
     return [{"customer_id": c, "created_at": at, "total": total, "currency": cur}
             for c, at, total, cur in rows]
 

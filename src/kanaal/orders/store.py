@@ -254,17 +254,21 @@ def attributed_totals(
 
 
 def customer_orders_since(
-    session: Session, customer_ids: Sequence[str], since: datetime
+    session: Session, customer_ids: Sequence[str], since: datetime,
+    until: datetime | None = None,
 ) -> list[tuple[str, datetime, Decimal, str]]:
     """(customer_id, created_at, total, currency) of every non-cancelled order these customers
-    placed since `since`, oldest first: one query per 500 customers, no cap per customer."""
+    placed since `since` (and before `until`, when given), oldest first: one query per 500
+    customers, no cap per customer."""
     found: list[tuple[str, datetime, Decimal, str]] = []
     unique = sorted(set(customer_ids))
+    bounds = [orders.c.created_at >= since]
+    if until is not None:
+        bounds.append(orders.c.created_at < until)
     for start in range(0, len(unique), 500):
         rows = session.execute(
             select(orders.c.customer_id, orders.c.created_at, orders.c.total, orders.c.currency)
-            .where(orders.c.customer_id.in_(unique[start:start + 500]),
-                   orders.c.created_at >= since,
+            .where(orders.c.customer_id.in_(unique[start:start + 500]), *bounds,
                    orders.c.status != OrderStatus.CANCELLED.value)
             .order_by(orders.c.created_at, orders.c.id))
         found.extend((str(c), at, Decimal(str(total)), cur) for c, at, total, cur in rows)

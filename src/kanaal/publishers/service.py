@@ -4,7 +4,7 @@ the report."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -343,7 +343,9 @@ def report(ctx: AppContext, ref: str) -> dict[str, Any]:
     sales, revenue = 0, Decimal("0")
     ordered_at: dict[str, list[datetime]] = {}
     since = min(reached.values(), default=None)
-    placed = [] if since is None else customer_orders_since(ctx, list(reached), since)
+    # No order after the last reach's window closed can count: the query stops there.
+    until = None if since is None else max(reached.values()) + timedelta(days=days)
+    placed = [] if since is None else customer_orders_since(ctx, list(reached), since, until)
     for order in placed:
         customer_id = order["customer_id"]
         if attributed(reached[customer_id], order["created_at"], days) \

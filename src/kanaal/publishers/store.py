@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -150,17 +149,6 @@ def event_counts(session: Session, campaign_id: str) -> dict[str, int]:
     rows = session.execute(select(publisher_events.c.kind, func.count()).where(
         publisher_events.c.campaign_id == campaign_id).group_by(publisher_events.c.kind))
     return {kind: int(n) for kind, n in rows}
-
-
-def reached_customers(session: Session, campaign_id: str) -> dict[str, datetime]:
-    """Customers the campaign showed an invitation to, with their first impression."""
-    rows = session.execute(select(publisher_events.c.customer_id, publisher_events.c.at).where(
-        publisher_events.c.campaign_id == campaign_id, publisher_events.c.kind == "impression",
-        publisher_events.c.customer_id.is_not(None)).order_by(publisher_events.c.at.desc()))
-    first: dict[str, datetime] = {}
-    for customer, at in rows:
-        first[customer] = at  # newest first, so the last write is the first impression
-    return first
 
 
 def find_event(session: Session, decision_id: str, kind: str) -> Any:
