@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Form, Path, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketState
@@ -17,10 +17,23 @@ from starlette.websockets import WebSocketState
 from kanaal.contact_center import desk_session
 from kanaal.contact_center import service as contact_center
 from kanaal.core.context import AppContext
-from kanaal.core.errors import DomainError, Forbidden, InvalidInput, PayloadTooLarge
-from kanaal.core.http import Ctx
+from kanaal.core.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    PayloadTooLarge,
+    Unauthenticated,
+)
+from kanaal.core.http import Ctx, principal_from_header
 from kanaal.touchpoints import chat_desk, chat_service
 from kanaal.touchpoints.chat_domain import unseen
+from kanaal.touchpoints.chat_schemas import (
+    CLOSE_BODY_DOC,
+    MAX_CLOSE_BODY,
+    ChatClosedOut,
+    ChatCloseIn,
+    parse_close,
+)
 from kanaal.touchpoints.chat_views import render_desk
 from kanaal.touchpoints.domain import origin_allowed
 from kanaal.web.session import check_csrf
@@ -177,6 +190,46 @@ def _visitor_frame(ctx: AppContext, conversation: dict[str, Any], raw: str) -> N
                            code="invalid_frame")
     chat_service.visitor_says(ctx, conversation["id"], conversation["anonymous_id"],
                               frame.get("body"))
+
+
+async def _small_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing to buffer more than `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is over {limit} bytes", code="body_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _end_for_visitor(ctx: AppContext, conversation_id: str, body: ChatCloseIn,
+                     authorization: str | None) -> dict[str, str]:
+    # The socket's credentials: the write key (header or body), then the visitor's anonymous id
+    # must be the conversation's (another visitor's conversation is not found).
+    if authorization:
+        principal_from_header(ctx, authorization)
+    elif body.writeKey:
+        ctx.keys.authenticate(body.writeKey)
+    else:
+        raise Unauthenticated("send the write key as Basic username or `writeKey`",
+                              code="missing_credentials")
+    chat_desk.end_by_visitor(ctx, conversation_id, body.anonymousId)
+    return {"conversation_id": conversation_id, "status": "closed"}
+
+
+@router.post("/v1/chat/conversations/{conversation_id}/close", response_model=ChatClosedOut,
+             openapi_extra=CLOSE_BODY_DOC, summary="The visitor ends their chat")
+async def end_chat(request: Request, ctx: Ctx,
+                   conversation_id: Annotated[str, Path(min_length=1, max_length=64)]
+                   ) -> dict[str, str]:
+    """End the visitor's chat without its socket (closed while it reconnects): the write key as
+    Basic username or `writeKey`, and the visitor's `anonymousId`; the same answer when it has
+    already ended."""
+    body = parse_close(await _small_body(request, MAX_CLOSE_BODY))
+    return await run_in_threadpool(_end_for_visitor, ctx, conversation_id, body,
+                                   request.headers.get("authorization"))
 
 
 # ---------------------------------------------------------------- the desk's chat page
