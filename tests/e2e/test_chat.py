@@ -6,6 +6,8 @@ the transcript lands on the customer's timeline and the qualification answers on
 from __future__ import annotations
 
 import re
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -282,3 +284,94 @@ def test_a_chat_closed_for_falling_behind_resumes_and_shows_each_message_once(
         assert session.execute(select(func.count()).select_from(
             chat_store.chat_conversations)).scalar_one() == 1
 
+
+
+# Counts, on <html>, the chat sockets the page opened and those it saw closed; run after the
+# page loaded (it wraps the WebSocket class the widget will use, Playwright's routed one too).
+WATCH_SOCKETS = """() => {
+  const Seen = window.WebSocket;
+  const root = document.documentElement;
+  const count = (name) => { root.dataset[name] = String(Number(root.dataset[name] || 0) + 1); };
+  window.WebSocket = class extends Seen {
+    constructor(...args) {
+      super(...args);
+      count('socketsOpened');
+      this.addEventListener('close', () => count('socketsClosed'));
+    }
+  };
+}"""
+
+
+def eventually(read: Any, want: Any, seconds: float = 10.0) -> Any:
+    """`read()` once it returns `want` (polled; the last value when it never does)."""
+    deadline = time.monotonic() + seconds
+    got = read()
+    while got != want and time.monotonic() < deadline:
+        time.sleep(0.05)
+        got = read()
+    return got
+
+
+def conversation_state(ctx: AppContext, conversation_id: str) -> tuple[str, str | None]:
+    """(status, outcome) of a stored conversation."""
+    conversation = chat_service.history(ctx, conversation_id)["conversation"]
+    return conversation["status"], conversation["outcome"]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_closing_the_chat_while_it_waits_to_reconnect_ends_the_conversation_for_the_agent(
+    ctx: AppContext, keys: Keys, browser: Any
+) -> None:
+    staffed(ctx, keys)
+    with live_server(create_app(ctx=ctx)) as base:
+        context, page, errors = new_page(browser)
+        desk_context, desk, desk_errors = new_page(browser)
+        sockets: list[Any] = []
+
+        def proxy(socket: Any) -> None:
+            """Pass the widget's chat socket through to the server, keeping hold of it."""
+            socket.connect_to_server()
+            sockets.append(socket)
+
+        try:
+            # The page's timers are Playwright's: the reconnect waits until the test says so
+            page.clock.install()
+            page.route_web_socket(re.compile(r"/v1/chat/ws\?"), proxy)
+            page.goto(f"{base}/demo/shop")
+            page.evaluate(WATCH_SOCKETS)
+            # Given a visitor whose chat an agent took
+            page.get_by_role("button", name="Chat with us").click()
+            visitor_says(page, "I want a person")
+            wait_line(page, "bot", "While I find an advisor: which product are you "
+                      "interested in?")
+            sign_in(desk, base)
+            desk.goto(f"{base}/desk/chats")
+            desk.get_by_role("button", name="Take chat").click()
+            wait_line(page, "system", "Anna de Vries joined the chat.")
+            expect(desk.get_by_test_id("my-chat-count")).to_have_text("1")
+            conversation = page.evaluate("JSON.parse(sessionStorage.getItem('kanaal.chat'))")
+            # And whose socket the server closed for falling behind: the widget waits to reconnect
+            page.clock.pause_at(datetime.now(UTC) + timedelta(seconds=1))
+            sockets[0].close(code=chat_api.FELL_BEHIND_CLOSE,
+                             reason="fell behind the live changes")
+            expect(page.locator("html")).to_have_attribute("data-sockets-closed", "1")
+            # When the visitor closes the chat window during that wait
+            page.locator("[data-kanaal-widget='chat']").get_by_role("button",
+                                                                    name="Close").click()
+            expect(page.locator("[data-kanaal-widget='chat']")).to_have_count(0)
+            # Then the conversation ends on the server at once, and the agent's desk shows it
+            expect(desk.get_by_test_id("my-chat-count")).to_have_text("0")
+            assert eventually(lambda: conversation_state(ctx, conversation),
+                              ("closed", "visitor_left")) == ("closed", "visitor_left")
+            # And the widget does not reconnect once the wait is over
+            page.clock.run_for(10_000)
+            expect(page.locator("html")).to_have_attribute("data-sockets-opened", "1")
+            assert len(sockets) == 1
+        finally:
+            context.close()
+            desk_context.close()
+        assert errors == [] and desk_errors == []
+    with ctx.db.reader() as session:
+        assert session.execute(select(func.count()).select_from(
+            chat_store.chat_conversations)).scalar_one() == 1

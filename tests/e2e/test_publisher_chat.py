@@ -4,6 +4,7 @@ has a free agent (the phone queue being full); the invitation opens Kanaal's cha
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,9 @@ from kanaal.core.clock import ManualClock
 from kanaal.core.context import AppContext, build_context
 from kanaal.core.live import open_live_store
 from kanaal.publishers import service
-from kanaal.touchpoints import chat_api, chat_service, chat_store
+from kanaal.touchpoints import chat_api, chat_desk, chat_service, chat_store
 from tests.conftest import Keys, issue_test_keys
+from tests.e2e.test_chat import WATCH_SOCKETS, conversation_state, eventually
 from tests.e2e.test_publisher_tag import PAGE, publisher_site
 from tests.integration.test_publisher_campaigns import campaign_body
 from tests.integration.test_publisher_channels import CHAT_CAMPAIGN, chat_world
@@ -84,6 +86,9 @@ def test_the_tag_invites_to_chat_only_while_a_chat_expert_is_free_and_opens_the_
                 assert mine.inner_text().endswith("Can I test drive the Volta this week?")
                 if ctx.db.is_sqlite:
                     page.screenshot(path=str(SCREENSHOTS / "publisher-chat.png"))
+                # The reader closes the box (it ends the chat, so a reload does not resume it)
+                box.get_by_role("button", name="Close").click()
+                expect(box).to_have_count(0)
                 # The expert is taken up elsewhere: the next page view gets no invitation
                 cc.set_agent_state(ctx, expert.id, "busy")
                 page.reload()
@@ -163,3 +168,127 @@ def chat_conversations(ctx: AppContext) -> list[str]:
     """The ids of the stored chat conversations."""
     with ctx.db.reader() as session:
         return list(session.execute(select(chat_store.chat_conversations.c.id)).scalars())
+
+
+def chat_lines(ctx: AppContext, conversation_id: str) -> list[str]:
+    """The bodies of a conversation's stored messages, in order."""
+    return [m["body"] for m in chat_service.history(ctx, conversation_id)["messages"]]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_tag_chat_closed_while_it_waits_to_reconnect_ends_for_the_expert(
+    db_settings: Settings, clock: ManualClock, browser: Any
+) -> None:
+    ctx, keys, expert = chat_campaign(db_settings, clock)
+    cc.set_agent_state(ctx, expert.id, "available")
+    sockets: list[Any] = []
+
+    def proxy(socket: Any) -> None:
+        """Pass the tag's chat socket through to Kanaal, keeping hold of it."""
+        socket.connect_to_server()
+        sockets.append(socket)
+
+    with live_server(create_app(ctx=ctx)) as kanaal:
+        with publisher_site(PAGE.format(kanaal=kanaal, key=keys.write)) as publisher:
+            ctx.settings = ctx.settings.model_copy(update={"cors_origins": [publisher]})
+            context, page, errors = open_page(browser, console_errors=True,
+                                              viewport={"width": 1100, "height": 760})
+            try:
+                # The page's timers are Playwright's: the reconnect waits until the test says so
+                page.clock.install()
+                page.route_web_socket(re.compile(r"/v1/chat/ws\?"), proxy)
+                page.goto(publisher)
+                page.evaluate(WATCH_SOCKETS)
+                # Given a reader whose chat the expert took
+                box = page.locator("[data-kanaal-invitation='test-drive']")
+                box.get_by_role("button", name="Chat with an expert").click()
+                box.locator("li[data-sender='bot']").first.wait_for()
+                box.get_by_label("Your message").fill("I want a person")
+                box.get_by_role("button", name="Send").click()
+                expect(box.locator("form[data-kanaal-chat]")).to_have_attribute(
+                    "data-kanaal-chat", "waiting")
+                [conversation] = chat_conversations(ctx)
+                chat_desk.take_chat(ctx, expert.id, conversation)
+                expect(box.locator("form[data-kanaal-chat]")).to_have_attribute(
+                    "data-kanaal-chat", "agent")
+                # And whose socket Kanaal closed for falling behind: the tag waits to reconnect
+                page.clock.pause_at(datetime.now(UTC) + timedelta(seconds=1))
+                sockets[0].close(code=chat_api.FELL_BEHIND_CLOSE,
+                                 reason="fell behind the live changes")
+                expect(page.locator("html")).to_have_attribute("data-sockets-closed", "1")
+                # When the reader closes the box during that wait
+                box.get_by_role("button", name="Close").click()
+                expect(box).to_have_count(0)
+                # Then the conversation ends in Kanaal at once: the expert no longer holds it
+                assert eventually(lambda: conversation_state(ctx, conversation),
+                                  ("closed", "visitor_left")) == ("closed", "visitor_left")
+                assert chat_desk.desk_view(ctx, expert.id)["mine"] == []
+                # And the tag does not reconnect once the wait is over
+                page.clock.run_for(10_000)
+                expect(page.locator("html")).to_have_attribute("data-sockets-opened", "1")
+                assert len(sockets) == 1
+            finally:
+                context.close()
+            assert errors == []
+    assert chat_conversations(ctx) == [conversation]
+    ctx.db.dispose()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_reader_who_reloads_mid_chat_goes_on_with_the_same_conversation_and_its_history(
+    db_settings: Settings, clock: ManualClock, browser: Any
+) -> None:
+    ctx, keys, expert = chat_campaign(db_settings, clock)
+    cc.set_agent_state(ctx, expert.id, "available")
+    sockets: list[Any] = []
+
+    def proxy(socket: Any) -> None:
+        """Pass the tag's chat socket through to Kanaal, keeping hold of it."""
+        socket.connect_to_server()
+        sockets.append(socket)
+
+    with live_server(create_app(ctx=ctx)) as kanaal:
+        with publisher_site(PAGE.format(kanaal=kanaal, key=keys.write)) as publisher:
+            ctx.settings = ctx.settings.model_copy(update={"cors_origins": [publisher]})
+            context, page, errors = open_page(browser, console_errors=True,
+                                              viewport={"width": 1100, "height": 760})
+            try:
+                page.route_web_socket(re.compile(r"/v1/chat/ws\?"), proxy)
+                # Given a reader in the middle of a chat with the assistant
+                page.goto(publisher)
+                box = page.locator("[data-kanaal-invitation='test-drive']")
+                box.get_by_role("button", name="Chat with an expert").click()
+                box.locator("li[data-sender='bot']").first.wait_for()
+                box.get_by_label("Your message").fill("Can I test drive the Volta?")
+                box.get_by_role("button", name="Send").click()
+                expect(box.locator("form[data-kanaal-chat]")).to_have_attribute(
+                    "data-kanaal-chat", "waiting")
+                [conversation] = chat_conversations(ctx)
+                earlier = chat_lines(ctx, conversation)
+                expect(box.locator("li span:nth-child(2)")).to_have_text(earlier)
+                # When they reload the page
+                page.reload()
+                # Then the box shows the same conversation again, each earlier message once
+                box.locator("form[data-kanaal-chat='waiting']").wait_for()
+                expect(box.locator("li span:nth-child(2)")).to_have_text(earlier)
+                assert len(sockets) == 2
+                assert f"conversation={conversation}" in sockets[1].url
+                # And what they write next goes on in it
+                box.get_by_label("Your message").fill("The Volta EV")
+                box.get_by_role("button", name="Send").click()
+                expect(box.locator("li[data-sender='visitor']").last).to_have_text(
+                    "YouThe Volta EV")
+                assert chat_lines(ctx, conversation)[:len(earlier) + 1] == [
+                    *earlier, "The Volta EV"]
+                expect(box.locator("li span:nth-child(2)")).to_have_text(
+                    chat_lines(ctx, conversation))
+            finally:
+                context.close()
+            assert errors == []
+    # One conversation, and the reload asked for no second invitation
+    assert chat_conversations(ctx) == [conversation]
+    figures = service.report(ctx, "test-drive")
+    assert (figures["impressions"], figures["clicks"], figures["contacts"]) == (1, 1, 1)
+    ctx.db.dispose()

@@ -33,6 +33,18 @@
       });
     });
   }
+  // The chat's conversation and its invitation, kept for the tab (per Kanaal host and campaign),
+  // so a reload in the middle of a chat resumes it with its history, as kanaal.js does.
+  var kept = 'kanaal.tag.chat ' + base + ' ' + cfg.campaign;
+  function keptChat(value) {
+    try {
+      if (value === undefined) { return JSON.parse(window.sessionStorage.getItem(kept) || 'null'); }
+      if (value === null) { window.sessionStorage.removeItem(kept); } else {
+        window.sessionStorage.setItem(kept, JSON.stringify(value));
+      }
+    } catch (e) { return null; }
+    return value;
+  }
   function newKey() {
     if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
     var bytes = new Uint8Array(16);
@@ -60,15 +72,14 @@
     '.kp-log{list-style:none;margin:0 0 8px;padding:0;max-height:220px;overflow-y:auto}' +
     '.kp-log li{margin:4px 0}.kp-log .kp-who{font-weight:600;margin-right:6px}';
 
-  function render(inv, visitor) {
+  function render(inv, visitor, resume) {
     var style = el('style'); style.textContent = css; document.head.appendChild(style);
     var box = el('aside', { 'class': 'kp-box', 'role': 'dialog', 'aria-label': inv.headline,
                             'data-kanaal-invitation': inv.campaign });
     var close = el('button', { 'class': 'kp-close', 'aria-label': 'Close' }, '×');
     close.onclick = function () {
-      // Closing the invitation ends an open chat (its transcript goes to the timeline).
-      var open = box.kanaalChat;
-      if (open && open.readyState === 1) { open.send(JSON.stringify({ type: 'close' })); open.close(); }
+      // Closing the invitation ends its chat (its transcript goes to the timeline).
+      if (box.kanaalEnd) { box.kanaalEnd(); }
       box.remove();
     };
     box.appendChild(close);
@@ -97,9 +108,9 @@
       };
       box.appendChild(cb);
     }
-    if (inv.channel && inv.channel.type === 'chat') {
+    if (inv.channel && inv.channel.type === 'chat' && !resume) {
       var start = el('button', {}, 'Chat with an expert');
-      start.onclick = function () { click('chat'); start.remove(); chat(box, visitor); };
+      start.onclick = function () { click('chat'); start.remove(); chat(box, inv, visitor, null); };
       box.appendChild(start);
     }
     if (inv.appointments) {
@@ -108,6 +119,7 @@
       box.appendChild(book);
     }
     document.body.appendChild(box);
+    if (resume) { chat(box, inv, visitor, resume); }
   }
 
   function booking(box, inv, visitor) {
@@ -153,9 +165,25 @@
     box.appendChild(form);
   }
 
+  // Ends the reader's conversation without its socket; `keepalive` lets it finish when the page
+  // goes away, and a plain-text body with the key in it needs no CORS preflight. Retried (the
+  // server answers a repeat the same) when the network or the server fails.
+  function endChat(conversation, visitor, tries) {
+    var n = tries || 0;
+    var again = function () {
+      if (n < 3) { setTimeout(function () { endChat(conversation, visitor, n + 1); }, 500 * Math.pow(2, n)); }
+    };
+    return fetch(base + '/v1/chat/conversations/' + encodeURIComponent(conversation) + '/close', {
+      method: 'POST', headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
+      body: JSON.stringify({ writeKey: cfg.key, anonymousId: visitor }), credentials: 'omit',
+      keepalive: true
+    }).then(function (r) { if (r.status >= 500 || r.status === 429) { again(); } }, again);
+  }
+
   // The Kanaal chat over its WebSocket, as the web SDK (kanaal.js) opens it; the publisher's
-  // visitor id keeps the conversation on the same customer as the invitation.
-  function chat(box, visitor) {
+  // visitor id keeps the conversation on the same customer as the invitation. `resume` is the
+  // conversation to go on with (after a reload).
+  function chat(box, inv, visitor, resume) {
     var lang = (document.documentElement.lang || navigator.language || 'en').slice(0, 2);
     var log = el('ol', { 'class': 'kp-log', role: 'log', 'aria-live': 'polite',
                          'aria-label': 'Chat' });
@@ -175,26 +203,42 @@
     // A socket closed with 1013 ("try again later": it fell behind the live changes) is
     // reopened on the same conversation, a few times with backoff; its history then rebuilds
     // the log, so no line shows twice.
-    var conversation = null;
+    var conversation = resume;
     var retries = 0;
     var resuming = false;
+    var reconnect = null;
+    // Closing the box ends the conversation in whatever state the socket is: over it when it is
+    // open; once it opens when it is opening; over HTTP when there is none (closed, or waiting
+    // to reconnect).
+    var ending = false;
     function connect() {
+      var resumes = conversation;
+      var welcomed = false;
       var own = new WebSocket(base.replace(/^http/, 'ws') + '/v1/chat/ws?key=' +
         encodeURIComponent(cfg.key) + '&anonymousId=' + encodeURIComponent(visitor) +
         '&lang=' + encodeURIComponent(lang) +
-        (conversation ? '&conversation=' + encodeURIComponent(conversation) : ''));
+        (resumes ? '&conversation=' + encodeURIComponent(resumes) : ''));
       socket = own;
       box.kanaalChat = own;
       own.onopen = function () {
+        if (ending) { return; }
         unsent.forEach(function (text) { own.send(JSON.stringify({ type: 'message', body: text })); });
         unsent = [];
       };
       own.onmessage = function (m) {
         var data = JSON.parse(m.data);
+        if (data.type === 'welcome') { welcomed = true; }
+        if (ending) {
+          if (data.type === 'welcome') { own.send(JSON.stringify({ type: 'close' })); own.close(); }
+          return;
+        }
         if (data.type === 'welcome') {
           conversation = data.conversation_id;
+          keptChat({ conversation: conversation, invitation: inv });
           if (resuming) { resuming = false; log.textContent = ''; }
         }
+        // An ended chat is not reopened by a reload.
+        if (data.status === 'closed') { keptChat(null); }
         if (data.type === 'welcome' || data.type === 'status') {
           form.setAttribute('data-kanaal-chat', data.status);
         }
@@ -208,9 +252,15 @@
         if (data.type === 'error') { error.textContent = data.message; }
       };
       own.onclose = function (e) {
+        if (ending) {
+          // An opening socket that never welcomed us: end the conversation it resumed over HTTP.
+          if (!welcomed && resumes) { endChat(resumes, visitor); }
+          return;
+        }
         if (e.code === 1013 && retries < 3) {
           resuming = true;
-          setTimeout(connect, 500 * Math.pow(2, retries));
+          reconnect = setTimeout(function () { reconnect = null; connect(); },
+                                 500 * Math.pow(2, retries));
           retries += 1;
           return;
         }
@@ -231,10 +281,28 @@
       socket.send(JSON.stringify({ type: 'message', body: text }));
       input.value = '';
     };
-    input.focus();
+    box.kanaalEnd = function () {
+      ending = true;
+      clearTimeout(reconnect); reconnect = null;
+      keptChat(null);
+      if (socket.readyState === 1) {
+        socket.send(JSON.stringify({ type: 'close' })); socket.close();
+      } else if (socket.readyState !== 0 && conversation) {
+        endChat(conversation, visitor);
+      }
+    };
+    if (!resume) { input.focus(); }
   }
 
   var visitor = anonymousId();
+  // A reader who reloads in the middle of a chat goes on with it (not asked to a new one).
+  var going = keptChat();
+  if (going && going.conversation && going.invitation) {
+    window.kanaalInvitation = going.invitation;
+    var goOn = function () { render(going.invitation, visitor, going.conversation); };
+    if (document.body) { goOn(); } else { document.addEventListener('DOMContentLoaded', goOn); }
+    return;
+  }
   var context = { segment: cfg.segment || null, page: { type: cfg.pageType || 'article',
     url: window.location.href }, keywords: (cfg.keywords || '').split(',').filter(Boolean) };
   if (cfg.score) { context.score = Number(cfg.score); }

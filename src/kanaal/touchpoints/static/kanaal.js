@@ -383,19 +383,32 @@
     // the log, so no line shows twice.
     var retries = 0;
     var resuming = false;
+    var reconnect = null;
+    // Closing the chat window ends the conversation (its transcript goes to the timeline), in
+    // whatever state the socket is: over it when it is open; once it opens when it is opening;
+    // over HTTP when there is none (closed, or waiting to reconnect).
+    var ending = false;
     function connect() {
+      var resumes = store('chat');
       var url = cfg.host.replace(/^http/, 'ws') + '/v1/chat/ws?key=' + encodeURIComponent(cfg.writeKey) +
         '&anonymousId=' + encodeURIComponent(anonymousId()) + '&lang=' + lang() +
-        (store('chat') ? '&conversation=' + encodeURIComponent(store('chat')) : '');
+        (resumes ? '&conversation=' + encodeURIComponent(resumes) : '');
       var own = new w.WebSocket(url);
+      var welcomed = false;
       socket = own;
       chat.socket = own;
       own.onopen = function () {
+        if (ending) { return; }
         unsent.forEach(function (text) { own.send(JSON.stringify({ type: 'message', body: text })); });
         unsent = [];
       };
       own.onmessage = function (m) {
         var data = JSON.parse(m.data);
+        if (data.type === 'welcome') { welcomed = true; }
+        if (ending) {
+          if (data.type === 'welcome') { own.send(JSON.stringify({ type: 'close' })); own.close(); }
+          return;
+        }
         if (data.type === 'welcome') {
           store('chat', data.conversation_id); chat.status = data.status;
           if (resuming) { resuming = false; log.textContent = ''; }
@@ -406,10 +419,18 @@
         emit('chat', data);
       };
       own.onclose = function (e) {
+        if (ending) {
+          // An opening socket that never welcomed us: end the conversation it resumed over HTTP.
+          if (!welcomed && resumes) { endChat(resumes); }
+          return;
+        }
         if (!chat || chat.box !== box) { return; }
         if (e.code === 1013 && retries < 3) {
           resuming = true;
-          w.setTimeout(function () { if (chat && chat.box === box) { connect(); } }, 500 * Math.pow(2, retries));
+          reconnect = w.setTimeout(function () {
+            reconnect = null;
+            if (chat && chat.box === box) { connect(); }
+          }, 500 * Math.pow(2, retries));
           retries += 1;
           return;
         }
@@ -432,12 +453,31 @@
       input.value = '';
     });
     close.addEventListener('click', function () {
-      // Closing the chat window ends the conversation (its transcript goes to the timeline).
-      if (socket.readyState === 1) { socket.send(JSON.stringify({ type: 'close' })); }
-      store('chat', null); socket.close(); box.parentNode.removeChild(box); chat = null;
+      ending = true;
+      w.clearTimeout(reconnect); reconnect = null;
+      if (socket.readyState === 1) {
+        socket.send(JSON.stringify({ type: 'close' })); socket.close();
+      } else if (socket.readyState !== 0 && store('chat')) {
+        endChat(store('chat'));
+      }
+      store('chat', null); box.parentNode.removeChild(box); chat = null;
     });
     input.focus();
     return chat;
+  }
+  // Ends the visitor's conversation without its socket; `keepalive` lets it finish when the page
+  // goes away, and a plain-text body with the key in it needs no CORS preflight. Retried (the
+  // server answers a repeat the same) when the network or the server fails.
+  function endChat(conversationId, tries) {
+    var n = tries || 0;
+    var body = JSON.stringify({ writeKey: cfg.writeKey, anonymousId: anonymousId() });
+    var again = function () { if (n < 3) { w.setTimeout(function () { endChat(conversationId, n + 1); }, 500 * Math.pow(2, n)); } };
+    return w.fetch(cfg.host + '/v1/chat/conversations/' + encodeURIComponent(conversationId) + '/close', {
+      method: 'POST', headers: { 'Content-Type': 'text/plain;charset=UTF-8' }, body: body,
+      credentials: 'omit', keepalive: true
+    }).then(function (r) {
+      if (r.status >= 500 || r.status === 429) { again(); } else if (!r.ok && w.console) { w.console.warn('kanaal: the chat was not ended: ' + r.status); }
+    }, again);
   }
   function addLine(sender, body) {
     var who = { visitor: t('you'), bot: t('bot'), agent: t('agent') }[sender] || '';
