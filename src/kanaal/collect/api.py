@@ -11,10 +11,10 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from kanaal.collect import service
-from kanaal.collect.domain import check_body_size
+from kanaal.collect.domain import MAX_BATCH_BYTES
 from kanaal.collect.schemas import SegmentAccepted, SegmentBatch, SegmentMessage
 from kanaal.core.context import AppContext
-from kanaal.core.http import Ctx
+from kanaal.core.http import Ctx, read_capped
 
 router = APIRouter(prefix="/v1", tags=["collect"])
 
@@ -24,17 +24,6 @@ def _body_doc(model: type[SegmentMessage] | type[SegmentBatch]) -> dict[str, Any
     if schema.pop("$defs", None) is not None:  # inline the message schema into the batch
         schema["properties"]["batch"]["items"] = SegmentMessage.model_json_schema()
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
-
-async def _read_capped(request: Request) -> bytes:
-    """The raw body, refusing to buffer more than the batch limit."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        check_body_size(size, batch=True)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _intake_thread(ctx: AppContext) -> ThreadPoolExecutor:
@@ -48,7 +37,7 @@ def _intake_thread(ctx: AppContext) -> ThreadPoolExecutor:
 
 
 async def _collect(kind: str, request: Request, ctx: AppContext) -> SegmentAccepted:
-    raw = await _read_capped(request)
+    raw = await read_capped(request, MAX_BATCH_BYTES, code="payload_too_large")
     work = partial(
         service.collect, ctx, kind, raw, authorization=request.headers.get("authorization"),
         content_encoding=request.headers.get("content-encoding"),

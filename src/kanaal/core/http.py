@@ -9,8 +9,24 @@ from fastapi import Depends, Header, Request
 
 from kanaal.core.auth import Principal, Scope, key_from_basic, key_from_bearer
 from kanaal.core.context import AppContext
-from kanaal.core.errors import Unauthenticated
+from kanaal.core.errors import PayloadTooLarge, Unauthenticated
 from kanaal.core.idempotency import validate_key
+
+
+async def read_capped(request: Request, limit: int, *, code: str = "body_too_large") -> bytes:
+    """The raw body, refusing (413 `code`) to buffer more than `limit` bytes: a declared
+    Content-Length over it is refused before reading, a streamed body as soon as it passes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is over the limit of {limit} bytes", code=code)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is over the limit of {limit} bytes", code=code)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def get_ctx(request: Request) -> AppContext:

@@ -24,7 +24,7 @@ from kanaal.core.errors import (
     PayloadTooLarge,
     Unauthenticated,
 )
-from kanaal.core.http import Ctx, principal_from_header
+from kanaal.core.http import Ctx, principal_from_header, read_capped
 from kanaal.touchpoints import chat_desk, chat_service
 from kanaal.touchpoints.chat_domain import unseen
 from kanaal.touchpoints.chat_schemas import (
@@ -192,18 +192,6 @@ def _visitor_frame(ctx: AppContext, conversation: dict[str, Any], raw: str) -> N
                               frame.get("body"))
 
 
-async def _small_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing to buffer more than `limit` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body is over {limit} bytes", code="body_too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _end_for_visitor(ctx: AppContext, conversation_id: str, body: ChatCloseIn,
                      authorization: str | None) -> dict[str, str]:
     # The socket's credentials: the write key (header or body), then the visitor's anonymous id
@@ -227,7 +215,7 @@ async def end_chat(request: Request, ctx: Ctx,
     """End the visitor's chat without its socket (closed while it reconnects): the write key as
     Basic username or `writeKey`, and the visitor's `anonymousId`; the same answer when it has
     already ended."""
-    body = parse_close(await _small_body(request, MAX_CLOSE_BODY))
+    body = parse_close(await read_capped(request, MAX_CLOSE_BODY))
     return await run_in_threadpool(_end_for_visitor, ctx, conversation_id, body,
                                    request.headers.get("authorization"))
 
