@@ -29,9 +29,8 @@ from kanaal.analytics.schemas import (
     ProfitabilityOut,
     ResultsOut,
 )
-from kanaal.core.auth import Scope
-from kanaal.core.context import AppContext
-from kanaal.core.http import AdminKey, AnyKey, Ctx, ReadKey, WriteKey, principal_from_header
+from kanaal.contact_center.desk_session import require_agent_or_read_key
+from kanaal.core.http import AdminKey, AnyKey, Ctx, ReadKey, WriteKey
 
 experiments = APIRouter(prefix="/v1/experiments", tags=["experiments"])
 reports = APIRouter(prefix="/v1/analytics", tags=["analytics"])
@@ -158,21 +157,11 @@ def get_report(ctx: Ctx, _principal: ReadKey, since: Since = None,
 pages = APIRouter(tags=["analytics"], include_in_schema=False)
 
 
-def _signed_in_or_read_key(ctx: AppContext, request: Request) -> None:
-    """A signed-in desk session (as the dashboard allows), or a key with the read scope."""
-    from kanaal.contact_center import desk_session
-
-    session = desk_session.codec(ctx).from_request(request)
-    if session is not None and desk_session.signed_in_agent(ctx, session) is not None:
-        return
-    principal_from_header(ctx, request.headers.get("authorization")).require(Scope.READ)
-
-
 @pages.get("/analytics", response_class=HTMLResponse)
 def analytics_page(request: Request, ctx: Ctx, since: Since = None,
                    until: Until = None) -> HTMLResponse:
     """The dashboard's analytics section: the report for desk sessions and read keys."""
-    _signed_in_or_read_key(ctx, request)
+    require_agent_or_read_key(ctx, request)
     return HTMLResponse(build_report(ctx, since=since, until=until), headers={
         "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline' "

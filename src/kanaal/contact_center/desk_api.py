@@ -39,14 +39,6 @@ def _web_session(ctx: AppContext, request: Request) -> WebSession | None:
     return desk_session.codec(ctx).from_request(request)
 
 
-def _signed_in(ctx: AppContext, request: Request) -> tuple[WebSession, str] | None:
-    session = _web_session(ctx, request)
-    agent_id = desk_session.signed_in_agent(ctx, session)
-    if session is None or agent_id is None:
-        return None
-    return session, agent_id
-
-
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -85,7 +77,7 @@ def _error_page(request: Request, exc: DomainError, status_code: int) -> HTMLRes
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, ctx: Ctx, notice: str | None = None) -> Response:
     """The sign-in form (signed-in agents go straight to the desk)."""
-    if _signed_in(ctx, request) is not None:
+    if desk_session.signed_in(ctx, request) is not None:
         return _see_other("/desk")
     existing = _web_session(ctx, request)
     return _login_page(ctx, request, session=existing, info=_notice(notice)[0])
@@ -124,7 +116,7 @@ def login(
 @router.post("/logout")
 def logout(request: Request, ctx: Ctx, csrf_token: CsrfField = "") -> Response:
     """End the session (the agent goes offline when their state allows it)."""
-    current = _signed_in(ctx, request)
+    current = desk_session.signed_in(ctx, request)
     if current is None:
         return _see_other(LOGIN)
     session, agent_id = current
@@ -145,7 +137,7 @@ def logout(request: Request, ctx: Ctx, csrf_token: CsrfField = "") -> Response:
 @router.get("", response_class=HTMLResponse)
 def desk(request: Request, ctx: Ctx, notice: str | None = None) -> Response:
     """The desk: the agent's state, the callback queue and "accept next"."""
-    current = _signed_in(ctx, request)
+    current = desk_session.signed_in(ctx, request)
     if current is None:
         return _see_other(LOGIN)
     session, agent_id = current
@@ -158,7 +150,7 @@ def desk(request: Request, ctx: Ctx, notice: str | None = None) -> Response:
 @router.get("/partials/{part}", response_class=HTMLResponse)
 def partial(part: str, request: Request, ctx: Ctx) -> Response:
     """A fragment of the desk (status or queue) that desk.js swaps in on a live update."""
-    current = _signed_in(ctx, request)
+    current = desk_session.signed_in(ctx, request)
     if current is None:
         return Response(status_code=401, headers=SECURITY_HEADERS)
     templates = {"status": "desk/_status.html", "queue": "desk/_queue.html"}
@@ -176,7 +168,7 @@ def change_state(
     state: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Set the agent's state (available, away, wrap_up, offline)."""
-    current = _signed_in(ctx, request)
+    current = desk_session.signed_in(ctx, request)
     if current is None:
         return _see_other(LOGIN)
     session, agent_id = current
@@ -191,7 +183,7 @@ def change_state(
 @router.post("/accept")
 def accept_next(request: Request, ctx: Ctx, csrf_token: CsrfField = "") -> Response:
     """Take the next callback for this agent and open its customer panel."""
-    current = _signed_in(ctx, request)
+    current = desk_session.signed_in(ctx, request)
     if current is None:
         return _see_other(LOGIN)
     session, agent_id = current
@@ -219,7 +211,7 @@ def _desk_with_error(
 @router.get("/interactions/{interaction_id}", response_class=HTMLResponse)
 def interaction_page(interaction_id: str, request: Request, ctx: Ctx) -> Response:
     """The customer panel of one of the agent's calls, with the outcome form."""
-    current = _signed_in(ctx, request)
+    current = desk_session.signed_in(ctx, request)
     if current is None:
         return _see_other(LOGIN)
     session, agent_id = current
@@ -244,7 +236,7 @@ def log_outcome(
     notes: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     """Log how the call ended; the form comes back with messages when something is wrong."""
-    current = _signed_in(ctx, request)
+    current = desk_session.signed_in(ctx, request)
     if current is None:
         return _see_other(LOGIN)
     session, agent_id = current
@@ -267,7 +259,7 @@ def not_reached(
     reason: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """The customer did not answer: the callback goes back in the queue or, out of tries, fails."""
-    current = _signed_in(ctx, request)
+    current = desk_session.signed_in(ctx, request)
     if current is None:
         return _see_other(LOGIN)
     session, agent_id = current
@@ -312,7 +304,7 @@ def _select(message: Any) -> tuple[str, dict[str, Any]] | None:
 @router.get("/events")
 def events(request: Request, ctx: Ctx) -> Response:
     """Server-sent events: a `contact_center` event whenever queues or agents change."""
-    if _signed_in(ctx, request) is None:
+    if desk_session.signed_in(ctx, request) is None:
         return Response(status_code=401, headers=SECURITY_HEADERS)
     stream = live_events(
         ctx, desk_views.LIVE_CHANNEL, _select,

@@ -8,11 +8,14 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from starlette.requests import Request
 
 from kanaal.contact_center import service as cc
 from kanaal.contact_center.domain import Agent
+from kanaal.core.auth import Scope
 from kanaal.core.context import AppContext
 from kanaal.core.errors import NotFound, RateLimited, Unauthenticated
+from kanaal.core.http import principal_from_header
 from kanaal.web.secrets import secret_key
 from kanaal.web.session import SessionCodec, WebSession
 
@@ -119,6 +122,21 @@ def signed_in_agent(ctx: AppContext, session: WebSession | None) -> str | None:
         return None
     recorded = ctx.live.get_json(_session_key(session.sid))
     return session.subject if recorded == session.subject else None
+
+
+def signed_in(ctx: AppContext, request: Request) -> tuple[WebSession, str] | None:
+    """(session, agent id) of a request from a signed-in agent, or None."""
+    session = codec(ctx).from_request(request)
+    agent_id = signed_in_agent(ctx, session)
+    return None if session is None or agent_id is None else (session, agent_id)
+
+
+def require_agent_or_read_key(ctx: AppContext, request: Request) -> None:
+    """Let in a signed-in desk agent or a key with the read scope (Authorization header);
+    raise Unauthenticated/Forbidden otherwise (pages the operations team and scripts share)."""
+    if signed_in(ctx, request) is not None:
+        return
+    principal_from_header(ctx, request.headers.get("authorization")).require(Scope.READ)
 
 
 def close_session(ctx: AppContext, session: WebSession | None) -> None:

@@ -8,23 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from kanaal.core.auth import Scope
-from kanaal.core.context import AppContext
-from kanaal.core.http import Ctx, principal_from_header
+from kanaal.contact_center.desk_session import require_agent_or_read_key
+from kanaal.core.http import Ctx
 from kanaal.dashboard.service import overview
 from kanaal.web.render import render
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"], include_in_schema=False)
-
-
-def _allowed(ctx: AppContext, request: Request) -> None:
-    """A signed-in desk agent, or a key with the read scope (Authorization header)."""
-    from kanaal.contact_center import desk_session
-
-    session = desk_session.codec(ctx).from_request(request)
-    if session is not None and desk_session.signed_in_agent(ctx, session) is not None:
-        return
-    principal_from_header(ctx, request.headers.get("authorization")).require(Scope.READ)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -36,7 +25,7 @@ def page(request: Request) -> HTMLResponse:
 @router.get("/data")
 def data(request: Request, ctx: Ctx) -> dict[str, Any]:
     """The live figures (a desk session or a read key)."""
-    _allowed(ctx, request)
+    require_agent_or_read_key(ctx, request)
     return overview(ctx)
 
 

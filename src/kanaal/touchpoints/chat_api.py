@@ -223,12 +223,6 @@ async def end_chat(request: Request, ctx: Ctx,
 # ---------------------------------------------------------------- the desk's chat page
 
 
-def _agent(ctx: AppContext, request: Request) -> tuple[Any, str] | None:
-    session = desk_session.codec(ctx).from_request(request)
-    agent_id = desk_session.signed_in_agent(ctx, session)
-    return None if session is None or agent_id is None else (session, agent_id)
-
-
 def _back(conversation_id: str | None = None, error: str | None = None,
           keep: dict[str, str] | None = None) -> RedirectResponse:
     query = urlencode({**({"error": error} if error else {}), **(keep or {})})
@@ -243,7 +237,7 @@ def chats_page(request: Request, ctx: Ctx, error: str | None = None,
                date: str | None = None) -> Response:
     """The agent's chats: waiting chats to take and their open chats side by side; with
     `book=<chat>&store=<id>&date=<day>` that chat shows the store's free slots."""
-    current = _agent(ctx, request)
+    current = desk_session.signed_in(ctx, request)
     if current is None:
         return RedirectResponse("/desk/login", status_code=303)
     session, agent_id = current
@@ -263,7 +257,7 @@ def chats_page(request: Request, ctx: Ctx, error: str | None = None,
 
 def _act(request: Request, ctx: AppContext, csrf_token: str, conversation_id: str,
          action: Callable[[str], object], keep: dict[str, str] | None = None) -> Response:
-    current = _agent(ctx, request)
+    current = desk_session.signed_in(ctx, request)
     if current is None:
         return RedirectResponse("/desk/login", status_code=303)
     session, agent_id = current
