@@ -21,6 +21,7 @@ from kanaal.core.context import AppContext
 from kanaal.touchpoints import chat_api, chat_service, chat_store
 from tests.conftest import Keys, bearer
 from tests.e2e.test_web_widgets import AGENT, new_page, shot, timeline
+from tests.support.browser import hold_chat_sockets
 from tests.support.server import live_server
 
 
@@ -242,15 +243,8 @@ def test_a_chat_closed_for_falling_behind_resumes_and_shows_each_message_once(
                "within 5 days.")
     with live_server(create_app(ctx=ctx)) as base:
         context, page, errors = new_page(browser)
-        sockets: list[Any] = []
-
-        def proxy(socket: Any) -> None:
-            """Pass the widget's chat socket through to the server, keeping hold of it."""
-            socket.connect_to_server()
-            sockets.append(socket)
-
         try:
-            page.route_web_socket(re.compile(r"/v1/chat/ws\?"), proxy)
+            sockets = hold_chat_sockets(page)
             page.goto(f"{base}/demo/shop")
             # Each `welcome` the widget receives is counted on the page
             page.evaluate("window.kanaal.on('chat', function (d) { if (d.type === 'welcome') {"
@@ -327,17 +321,10 @@ def test_closing_the_chat_while_it_waits_to_reconnect_ends_the_conversation_for_
     with live_server(create_app(ctx=ctx)) as base:
         context, page, errors = new_page(browser)
         desk_context, desk, desk_errors = new_page(browser)
-        sockets: list[Any] = []
-
-        def proxy(socket: Any) -> None:
-            """Pass the widget's chat socket through to the server, keeping hold of it."""
-            socket.connect_to_server()
-            sockets.append(socket)
-
         try:
             # The page's timers are Playwright's: the reconnect waits until the test says so
             page.clock.install()
-            page.route_web_socket(re.compile(r"/v1/chat/ws\?"), proxy)
+            sockets = hold_chat_sockets(page)
             page.goto(f"{base}/demo/shop")
             page.evaluate(WATCH_SOCKETS)
             # Given a visitor whose chat an agent took
