@@ -80,6 +80,21 @@ def tag_chat_page(db_settings: Settings, clock: ManualClock, browser: Any, *,
             assert errors == []
 
 
+def start_chat(chat: TagChat, message: str, *, watch_sockets: bool = False) -> Any:
+    """Load the publisher's page, open the chat with the expert, wait for the assistant's
+    greeting and send `message`; the invitation box. With `watch_sockets` the page counts its
+    chat sockets (WATCH_SOCKETS) from its load on."""
+    chat.page.goto(chat.publisher)
+    if watch_sockets:
+        chat.page.evaluate(WATCH_SOCKETS)
+    box = chat.page.locator("[data-kanaal-invitation='test-drive']")
+    box.get_by_role("button", name="Chat with an expert").click()
+    box.locator("li[data-sender='bot']").first.wait_for()
+    box.get_by_label("Your message").fill(message)
+    box.get_by_role("button", name="Send").click()
+    return box
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_the_tag_invites_to_chat_only_while_a_chat_expert_is_free_and_opens_the_chat(
@@ -145,12 +160,7 @@ def test_the_tag_chat_closed_for_falling_behind_resumes_and_shows_each_message_o
     with tag_chat_page(db_settings, clock, browser) as chat:
         ctx, page, sockets = chat.ctx, chat.page, chat.sockets
         # Given a reader who opened the chat and wrote to it
-        page.goto(chat.publisher)
-        box = page.locator("[data-kanaal-invitation='test-drive']")
-        box.get_by_role("button", name="Chat with an expert").click()
-        box.locator("li[data-sender='bot']").first.wait_for()
-        box.get_by_label("Your message").fill("Can I test drive the Volta?")
-        box.get_by_role("button", name="Send").click()
+        box = start_chat(chat, "Can I test drive the Volta?")
         box.locator("li[data-sender='visitor']").wait_for()
         page.evaluate("window.firstChat = document.querySelector("
                       "'[data-kanaal-invitation]').kanaalChat")
@@ -201,14 +211,8 @@ def test_the_tag_chat_closed_while_it_waits_to_reconnect_ends_for_the_expert(
         ctx, expert, page, sockets = chat.ctx, chat.expert, chat.page, chat.sockets
         # The page's timers are Playwright's: the reconnect waits until the test says so
         page.clock.install()
-        page.goto(chat.publisher)
-        page.evaluate(WATCH_SOCKETS)
         # Given a reader whose chat the expert took
-        box = page.locator("[data-kanaal-invitation='test-drive']")
-        box.get_by_role("button", name="Chat with an expert").click()
-        box.locator("li[data-sender='bot']").first.wait_for()
-        box.get_by_label("Your message").fill("I want a person")
-        box.get_by_role("button", name="Send").click()
+        box = start_chat(chat, "I want a person", watch_sockets=True)
         expect(box.locator("form[data-kanaal-chat]")).to_have_attribute(
             "data-kanaal-chat", "waiting")
         [conversation] = chat_conversations(ctx)
@@ -243,12 +247,7 @@ def test_a_reader_who_reloads_mid_chat_goes_on_with_the_same_conversation_and_it
     with tag_chat_page(db_settings, clock, browser, console_errors=True) as chat:
         ctx, page, sockets = chat.ctx, chat.page, chat.sockets
         # Given a reader in the middle of a chat with the assistant
-        page.goto(chat.publisher)
-        box = page.locator("[data-kanaal-invitation='test-drive']")
-        box.get_by_role("button", name="Chat with an expert").click()
-        box.locator("li[data-sender='bot']").first.wait_for()
-        box.get_by_label("Your message").fill("Can I test drive the Volta?")
-        box.get_by_role("button", name="Send").click()
+        box = start_chat(chat, "Can I test drive the Volta?")
         expect(box.locator("form[data-kanaal-chat]")).to_have_attribute(
             "data-kanaal-chat", "waiting")
         [conversation] = chat_conversations(ctx)
